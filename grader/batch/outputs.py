@@ -1,0 +1,137 @@
+"""What a batch leaves in DIR besides results.jsonl: grades.csv, index.html, per-student files.
+
+Everything here is rebuilt from records (the lines of results.jsonl), so
+an interrupted or resumed batch produces the same files as an
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from grader.batch.layout import BatchItem
+from grader.batch.store import atomic_write_text
+from grader.batch.task import STATUS_GRADED
+from grader.results import GradeResult, StudentInfo, SubmissionFiles
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def finite(value: Any) -> Any:
+    """Replace non-finite floats (inf, nan) by None, recursively, so the JSON is strict."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
+
+
+def record_result(record: dict[str, Any], rubric: Any, version: str) -> GradeResult:
+    """The GradeResult of a record; a stand-in carrying the error for grader-side failures without one."""
+    if record.get("result"):
+        return GradeResult.from_dict(record["result"])
+    student = StudentInfo(**{k: v for k, v in (record.get("student") or {}).items()
+                             if k in StudentInfo.__dataclass_fields__})
+    return GradeResult(
+        submission=SubmissionFiles(root=record.get("source", "")),
+        tests=[],
+        score=0.0,
+        max_score=float(rubric.max_score) if rubric is not None else 0.0,
+        execution_time=float(record.get("duration") or 0.0),
+        grader_version=version,
+        rubric_name=getattr(rubric, "name", ""),
+        rubric_hash=getattr(rubric, "source_hash", ""),
+        student=student,
+        internal_error=record.get("error") or "grader-side failure",
+    )
+
+
+# ---------------------------------------------------------------------------
+# grades.csv
+
+
+def _cell(value: Any) -> str:
+    """Spreadsheet-safe text: values that a spreadsheet would run as a formula get a leading quote."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+def _number(value: Optional[float]) -> str:
+    if value is None:
+        return ""
+    value = round(float(value), 4)
+    return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+
+
+def grades_csv(rows: list[tuple[BatchItem, dict[str, Any]]], test_ids: list[str]) -> str:
+    """CSV text: header ``id,name,email,total,<test ids...>,max_total,status,submission,error``."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(["id", "name", "email", "total", *test_ids, "max_total", "status", "submission", "error"])
+    for item, record in rows:
+        student = item.student
+        result = record.get("result") or {}
+        graded = record.get("status") == STATUS_GRADED
+        scores = {t.get("test_id"): t.get("score") for t in result.get("tests", [])} if graded else {}
+        writer.writerow([
+            _cell(item.display_id),
+            _cell(" & ".join(student.names)),
+            _cell(";".join(student.emails)),
+            _number(result.get("score")) if graded else "",
+            *[_number(scores.get(tid)) if graded else "" for tid in test_ids],
+            _number(result.get("max_score")),
+            record.get("status", ""),
+            _cell(student.submission_id or item.source),
+            _cell((record.get("error") or "").splitlines()[0][:300] if record.get("error") else ""),
+        ])
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------
+# per-student files and the dashboard
+
+
+def write_student_files(out_dir: Path, key: str, result: GradeResult, rubric: Any) -> list[str]:
+    """Write ``<key>/report.html`` (instructor view) and ``<key>/results.json``; returns problems."""
+    problems: list[str] = []
+    folder = out_dir / key
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        from grader.report import write_report
+
+        tmp = folder / ".report.html.tmp"
+        write_report(result, tmp, audience="instructor")
+        os.replace(tmp, folder / "report.html")
+    except Exception as exc:  # noqa: BLE001 - a rendering bug must not stop the batch
+        problems.append(f"{key}/report.html: {type(exc).__name__}: {exc}")
+    try:
+        from grader.gradescope import to_results_json, write_results_json
+
+        tmp = folder / ".results.json.tmp"
+        write_results_json(tmp, to_results_json(result, rubric))
+        os.replace(tmp, folder / "results.json")
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"{key}/results.json: {type(exc).__name__}: {exc}")
+    return problems
+
+
+def write_dashboard(out_dir: Path, entries: list[tuple[BatchItem, GradeResult]], title: str) -> list[str]:
+    """Render ``index.html`` from the finished submissions; returns problems."""
+    try:
+        from grader.report import DashboardEntry, render_dashboard
+
+        html = render_dashboard([DashboardEntry(result=result, report_href=f"{item.key}/report.html",
+                                                label=item.label) for item, result in entries], title=title)
+        atomic_write_text(out_dir / "index.html", html)
+        return []
+    except Exception as exc:  # noqa: BLE001
+        return [f"index.html: {type(exc).__name__}: {exc}"]

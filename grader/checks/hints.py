@@ -1,0 +1,74 @@
+"""Plain-English hints: what a failure of each test usually means.
+
+``HINTS`` is shown for a failing visible test; ``CATEGORY_HINTS`` is the only
+hint shown for hidden / not-yet-published tests (no inputs, no values).
+"""
+
+from __future__ import annotations
+
+HINTS: dict[str, str] = {
+    "sigmoid.correctness": "sigmoid must work elementwise on scalars and arrays of any shape and return the same shape.",
+    "sigmoid.stability": "For large |x|, exp overflows. 1/(1+exp(-x)) is fine; exp(x)/(1+exp(x)) gives inf/inf = nan "
+                         "for x ≳ 710. Use a form that never divides two huge numbers.",
+    "naiveSoftmaxLossAndGradient.correctness": "Check ŷ = softmax(U v_c) over ALL words, loss = −log ŷ_o, "
+        "gradCenterVec = Uᵀ(ŷ − y) with U = outsideVectors (V, d), and gradOutsideVecs = (ŷ − y) v_cᵀ (shape (V, d)).",
+    "naiveSoftmaxLossAndGradient.stability": "Large scores overflow exp: subtract the maximum score before "
+        "exponentiating (utils.softmax does this for you).",
+    "naiveSoftmaxLossAndGradient.gradcheck": "Your loss and your gradient disagree: the gradient is not the "
+        "derivative of the loss you return. Re-derive it, and check signs and which rows/columns are updated.",
+    "negSamplingLossAndGradient.correctness": "Loss = −log σ(u_oᵀv_c) − Σ_k log σ(−u_kᵀv_c); use the indices "
+        "from getNegativeSamples; gradients for repeated negative samples must be added up.",
+    "negSamplingLossAndGradient.correctness.repeats": "A negative sample can be drawn several times and each "
+        "draw contributes. grad[idx] += values with repeated idx keeps only one contribution; use np.add.at "
+        "or a loop with +=.",
+    "negSamplingLossAndGradient.stability": "log(1 − σ(z)) becomes log(0) = −inf for z ≳ 37. Write it as "
+        "log σ(−z) (and keep sigmoid itself stable).",
+    "negSamplingLossAndGradient.gradcheck": "Your loss and gradient disagree. Check the sign of each term and that "
+        "every draw of a repeated negative sample contributes to the gradient.",
+    "skipgram.correctness": "skipgram must ADD the loss and gradients of every outside word (+=, not =), put the "
+        "center-vector gradient in the center word's row, and call word2vecLossAndGradient (not a fixed loss).",
+    "skipgram.gradcheck": "Summing over outside words must be consistent with the gradients you return.",
+    "skipgram.integration": "Informational: your skipgram with your own losses differs from the reference; fix the "
+        "loss functions first (their own tests show where).",
+    "sgd.correctness.trajectory": "Each iteration: loss, grad = f(x); x -= step * grad. Descend (minus), "
+        "use the given step, and keep x's shape.",
+    "sgd.correctness.postprocessing": "Apply postprocessing to x after every update and keep its result: "
+        "x = postprocessing(x).",
+    "sgd.correctness.anneal": "Do not remove the provided annealing: step *= 0.5 every ANNEAL_EVERY iterations.",
+    "sgd.correctness.progress": "Call f exactly once per iteration and assign loss (loss, grad = f(x)) so the "
+        "progress print shows it.",
+    "sgd.correctness.saved_params": "With useSaved=True the provided code resumes from saved_params_*.npy; keep that "
+        "scaffolding and start your loop from the loaded x.",
+    "sgd.integration": "Informational: training the word vectors with your sgd did not match the reference.",
+}
+
+CATEGORY_HINTS: dict[str, str] = {
+    "correctness.edge": "Edge cases: a vocabulary of one word, d = 1, the first and the last word index.",
+    "correctness.repeats": "Repeated words (negative samples or outside words) that must be counted every time.",
+    "correctness.saved_params": "Resuming training from saved parameters (useSaved=True).",
+    "correctness": "Values against the reference solution on further inputs.",
+    "gradcheck": "Numerical gradient of your loss against your gradient.",
+    "stability": "Large inputs that overflow a naive formulation.",
+    "speed": "Vectorised speed against the reference.",
+    "integration": "Your functions working together.",
+}
+
+
+def hint_for(test_id: str) -> str:
+    """Most specific hint for a test id (``a.b.c`` falls back to ``a.b``)."""
+    parts = test_id.split(".")
+    for n in range(len(parts), 0, -1):
+        key = ".".join(parts[:n])
+        if key in HINTS:
+            return HINTS[key]
+    return ""
+
+
+def category_hint(test_id: str) -> str:
+    """Category-level hint for tests whose details are not shown."""
+    tail = test_id.split(".", 1)[1] if "." in test_id else test_id
+    while tail:
+        if tail in CATEGORY_HINTS:
+            return CATEGORY_HINTS[tail]
+        tail = tail.rsplit(".", 1)[0] if "." in tail else ""
+    return ""

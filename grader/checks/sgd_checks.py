@@ -1,0 +1,204 @@
+"""sgd: trajectories on grader-made objectives compared with the reference sgd's.
+
+Each test looks at one property so one bug costs points once:
+trajectory (the iterates), postprocessing (applied after each update and
+its result kept — judged on the student's own records, sign-agnostic),
+anneal (|Δx| halves after ANNEAL_EVERY), progress (f once per iteration,
+printed losses), saved_params (resume with useSaved), integration (0 pts).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from grader.results import CaseResult, TestResult
+from grader.rubric import Rubric, TestSpec
+from grader.worker import support
+
+from .base import Outcomes, PlannedTest, arrays_close, finish, new_result, outcome_events, unfinished_case
+
+ANNEAL_EVERY = 20000
+
+
+def plan(spec: TestSpec, arrays: dict[str, np.ndarray]) -> PlannedTest:
+    variant = spec.id.split(".")[-1]
+    calls = _CALLS[variant](arrays)
+    return PlannedTest(spec, calls, evaluate, data={"variant": variant})
+
+
+def _call(call_id: str, variant: str, **fields: Any) -> dict[str, Any]:
+    return {"id": call_id, "op": "sgd", "module": "sgd", "function": "sgd", "variant": variant, "args": [],
+            "inject": {}, **fields}
+
+
+def _trajectory_calls(arrays):
+    arrays["sgd.trajectory:x0"] = np.random.default_rng(900).standard_normal(7)
+    arrays["sgd.trajectory.matrix:x0"] = np.random.default_rng(901).standard_normal((3, 4))
+    return [_call("sgd.trajectory", "trajectory", x0="sgd.trajectory:x0", step=0.05, iterations=40, seed=1),
+            _call("sgd.trajectory.matrix", "trajectory", x0="sgd.trajectory.matrix:x0", step=0.1, iterations=25,
+                  seed=2)]
+
+
+def _postprocessing_calls(arrays):
+    arrays["sgd.postprocessing:x0"] = np.random.default_rng(902).standard_normal((3, 4))
+    return [_call("sgd.postprocessing", "postprocessing", x0="sgd.postprocessing:x0", step=0.1, iterations=8,
+                  seed=3)]
+
+
+def _anneal_calls(arrays):
+    arrays["sgd.anneal:x0"] = np.zeros(3)
+    arrays["sgd.anneal:g"] = np.array([0.6, -0.8, 0.0])
+    return [_call("sgd.anneal", "anneal", x0="sgd.anneal:x0", gradient="sgd.anneal:g", step=0.01,
+                  iterations=ANNEAL_EVERY + 3)]
+
+
+def _progress_calls(arrays):
+    arrays["sgd.progress:x0"] = np.random.default_rng(903).standard_normal(5)
+    return [_call("sgd.progress", "progress", x0="sgd.progress:x0", step=0.05, iterations=30, seed=4,
+                  print_every=10)]
+
+
+def _saved_calls(arrays):
+    arrays["sgd.saved_params:x0"] = np.zeros(4)
+    arrays["sgd.saved_params:saved"] = np.random.default_rng(904).standard_normal(4)
+    return [_call("sgd.saved_params", "saved_params", x0="sgd.saved_params:x0", saved="sgd.saved_params:saved",
+                  step=0.1, iterations=15, seed=5)]
+
+
+def _integration_calls(arrays):
+    arrays["sgd.integration:x0"] = (np.random.default_rng(905).random((10, 3)) - 0.5) / 3
+    return [_call("sgd.integration", "integration", x0="sgd.integration:x0", step=0.3, iterations=15, seed=31415,
+                  needs_word2vec=True)]
+
+
+_CALLS = {"trajectory": _trajectory_calls, "postprocessing": _postprocessing_calls, "anneal": _anneal_calls,
+          "progress": _progress_calls, "saved_params": _saved_calls, "integration": _integration_calls}
+
+
+def evaluate(planned: PlannedTest, outcomes: Outcomes, rubric: Rubric) -> TestResult:
+    result = new_result(planned.spec)
+    cases, events = [], []
+    judge = _JUDGES[planned.data["variant"]]
+    for call in planned.calls:
+        got = outcomes.student.get(call["id"])
+        events += outcome_events(got)
+        description = f"{call['variant']}: {call.get('iterations')} iterations, step {call.get('step')}"
+        failed = unfinished_case(call["id"], description, got)
+        if failed:
+            cases.append(failed)
+            continue
+        expected = outcomes.expected_for(call["id"])
+        case = CaseResult(call["id"], description, passed=False)
+        message = judge(call, got.meta or {}, got.arrays, expected.meta or {}, expected.arrays, rubric)
+        case.passed = not message
+        case.message = message
+        cases.append(case)
+    return finish(result, cases, events)
+
+
+def _dedupe(points: np.ndarray) -> np.ndarray:
+    """Consecutive identical points collapsed (f evaluated twice per iteration is judged elsewhere)."""
+    if len(points) < 2:
+        return points
+    keep = [0] + [i for i in range(1, len(points)) if not np.array_equal(points[i], points[i - 1])]
+    return points[keep]
+
+
+def _judge_trajectory(call, meta, got, exp_meta, exp, rubric) -> str:
+    tol = rubric.tolerances
+    points, expected = got.get("points"), exp.get("points")
+    if points is None:
+        return "sgd never called f."
+    points = _dedupe(points)
+    if points.shape != expected.shape:
+        return (f"f was evaluated at {len(points)} distinct points; expected {len(expected)} "
+                f"(one per iteration, {call['iterations']} iterations).")
+    for t, (p, e) in enumerate(zip(points, expected)):
+        if not arrays_close(p, e, tol.rtol, tol.atol):
+            return (f"Iterate {t + 1} differs from the reference: expected {np.round(e.reshape(-1)[:4], 6).tolist()}…, "
+                    f"got {np.round(p.reshape(-1)[:4], 6).tolist()}…" + _direction_hint(points, expected))
+    if not arrays_close(got.get("result"), exp.get("result"), tol.rtol, tol.atol):
+        return "The returned x is not the final iterate (return x after the loop)."
+    return ""
+
+
+def _direction_hint(points: np.ndarray, expected: np.ndarray) -> str:
+    if len(points) > 1 and len(expected) > 1:
+        step_got, step_exp = points[1] - points[0], expected[1] - expected[0]
+        if arrays_close(step_got, -step_exp, 1e-6, 1e-12):
+            return " — the first update has the opposite sign: sgd must descend (x -= step * grad)."
+    return ""
+
+
+def _judge_postprocessing(call, meta, got, exp_meta, exp, rubric) -> str:
+    tol = rubric.tolerances
+    calls, iterations = int(meta.get("post_calls", 0)), int(call["iterations"])
+    if calls != iterations:
+        return f"postprocessing was called {calls} times in {iterations} iterations; it must be called once per iteration."
+    points, post_in, post_out = got["points"], got["post_in"], got["post_out"]
+    points = _dedupe(points)
+    for t in range(min(len(points) - 1, len(post_out))):
+        if not arrays_close(points[t + 1], post_out[t], tol.rtol, tol.atol):
+            return f"After iteration {t + 1}, x is not the value postprocessing returned: use x = postprocessing(x)."
+    objective = support.RecordingObjective(points[0].size, seed=int(call["seed"]))
+    for t in range(min(len(points), len(post_in))):
+        _, grad = objective(points[t])
+        moved = np.linalg.norm(post_in[t] - points[t])
+        if not np.isclose(moved, call["step"] * np.linalg.norm(grad), rtol=1e-6, atol=1e-12):
+            return (f"At iteration {t + 1} postprocessing did not receive the updated x (x − step·grad): apply it "
+                    "after the update, not before.")
+    return ""
+
+
+def _judge_anneal(call, meta, got, exp_meta, exp, rubric) -> str:
+    steps, expected = got.get("steps"), exp.get("steps")
+    if steps is None or steps.shape != expected.shape:
+        return "sgd did not run the expected number of iterations."
+    window = slice(ANNEAL_EVERY - 3, ANNEAL_EVERY + 2)
+    if not np.allclose(steps[window], expected[window], rtol=1e-5, atol=1e-12):
+        return (f"Step sizes around iteration {ANNEAL_EVERY}: expected {np.round(expected[window], 6).tolist()}, "
+                f"got {np.round(steps[window], 6).tolist()} (the step must halve every ANNEAL_EVERY iterations).")
+    return ""
+
+
+def _judge_progress(call, meta, got, exp_meta, exp, rubric) -> str:
+    calls, iterations = int(meta.get("calls", 0)), int(call["iterations"])
+    if calls != iterations:
+        return f"f was evaluated {calls} times in {iterations} iterations; evaluate it exactly once per iteration."
+    printed = [line for line in str(meta.get("printed", "")).splitlines() if line.startswith("iter")]
+    expected = [line for line in str(exp_meta.get("printed", "")).splitlines() if line.startswith("iter")]
+    if printed != expected:
+        first = next((i for i, (a, b) in enumerate(zip(printed, expected)) if a != b), min(len(printed),
+                                                                                           len(expected)))
+        got_line = printed[first] if first < len(printed) else "(nothing)"
+        exp_line = expected[first] if first < len(expected) else "(nothing)"
+        return f"Progress output differs: expected {exp_line!r}, got {got_line!r} (is `loss` assigned?)."
+    return ""
+
+
+def _judge_saved(call, meta, got, exp_meta, exp, rubric) -> str:
+    tol = rubric.tolerances
+    points, expected = got.get("points"), exp.get("points")
+    if points is None or len(points) != len(expected):
+        count = 0 if points is None else len(points)
+        return (f"Resuming from saved_params_7.npy should run {len(expected)} more iterations; f was called "
+                f"{count} times.")
+    if not arrays_close(points[0], expected[0], tol.rtol, tol.atol):
+        return "The first iterate after resuming is not the saved parameters."
+    if not arrays_close(points, expected, tol.rtol, tol.atol):
+        return "After resuming, the iterates differ (the step must be annealed for the iterations already done)."
+    if not arrays_close(got.get("draws"), exp.get("draws"), 0, 0):
+        return "The saved random state was not restored when resuming."
+    return ""
+
+
+def _judge_integration(call, meta, got, exp_meta, exp, rubric) -> str:
+    if not arrays_close(got.get("result"), exp.get("result"), 1e-6, 1e-9):
+        return "Training with your sgd and your word2vec functions ended at different word vectors than the reference."
+    return ""
+
+
+_JUDGES = {"trajectory": _judge_trajectory, "postprocessing": _judge_postprocessing, "anneal": _judge_anneal,
+           "progress": _judge_progress, "saved_params": _judge_saved, "integration": _judge_integration}

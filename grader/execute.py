@@ -1,0 +1,255 @@
+"""Stage 2 — sandbox-run: execute a job's calls on student code in sandboxed workers.
+
+A job is a list of worker calls (see :mod:`grader.worker.runner`).  Each
+worker run gets a fresh directory holding only: the student's files, the
+provided ``utils`` package, the (non-secret) worker package, the job and its
+input arrays.  When a call hangs, crashes or kills its process, that call is
+blamed (it was started and never finished), and a new worker continues with
+the calls after it.  Outputs are read back as JSON (size-capped) and
+``.npz`` without pickle, validated and copied.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from grader import sandbox
+from grader.results import SandboxEvent
+from grader.rubric import Limits
+
+WORKER_PACKAGE = Path(__file__).with_name("worker")
+SUPPORT_UTILS = Path(__file__).resolve().parents[1] / "reference" / "utils"
+BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
+             "from w2v_worker.runner import main; sys.exit(main(sys.argv))")
+MAX_META_BYTES = 1_000_000
+MAX_ARRAY_ELEMENTS = 50_000_000
+
+
+@dataclass
+class CallOutcome:
+    """What happened to one call: worker metadata and arrays, or the event that stopped it."""
+
+    call_id: str
+    meta: Optional[dict[str, Any]] = None
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    event: Optional[SandboxEvent] = None
+
+    @property
+    def finished(self) -> bool:
+        return self.meta is not None
+
+    @property
+    def raised(self) -> Optional[dict[str, Any]]:
+        return self.meta.get("exception") if self.meta and self.meta.get("status") == "exception" else None
+
+
+@dataclass
+class JobRun:
+    """All outcomes of a job plus what the sandbox reported about the worker runs."""
+
+    outcomes: dict[str, CallOutcome] = field(default_factory=dict)
+    events: list[SandboxEvent] = field(default_factory=list)
+    isolation_layers: list[str] = field(default_factory=list)
+    stdout: str = ""
+    stderr: str = ""
+    worker_runs: int = 0
+
+    def get(self, call_id: str) -> CallOutcome:
+        return self.outcomes.get(call_id) or CallOutcome(call_id, event=SandboxEvent(
+            "note", "This call was not run (the grading time budget ran out or an earlier failure stopped it)."))
+
+
+def sandbox_limits(limits: Limits) -> sandbox.SandboxLimits:
+    return sandbox.SandboxLimits(
+        wall_seconds=limits.worker_timeout, cpu_seconds=limits.cpu_seconds,
+        memory_bytes=limits.memory_mb * 2**20, file_size_bytes=limits.file_size_mb * 2**20,
+        max_processes=limits.max_processes, output_bytes=limits.output_kb * 1024,
+        idle_seconds=limits.call_timeout)
+
+
+def stage_workdir(student_files: dict[str, Path], job: dict[str, Any], arrays: dict[str, np.ndarray],
+                  student_code: bool = True) -> Path:
+    """A fresh directory with everything one worker run needs (and nothing else)."""
+    workdir = Path(tempfile.mkdtemp(prefix="w2v-run-"))
+    student = workdir / "student"
+    student.mkdir()
+    for name, path in student_files.items():
+        shutil.copyfile(path, student / name)
+    shutil.copytree(SUPPORT_UTILS, student / "utils", ignore=shutil.ignore_patterns("__pycache__", "datasets"))
+    worker = workdir / "w2v_worker"
+    worker.mkdir()
+    for name in ("__init__.py", "runner.py", "support.py", "sgd_probe.py"):
+        shutil.copyfile(WORKER_PACKAGE / name, worker / name)
+    (workdir / "out").mkdir()
+    np.savez(workdir / "inputs.npz", **arrays)
+    (workdir / "job.json").write_text(json.dumps({**job, "arrays": "inputs.npz"}), encoding="utf-8")
+    return workdir
+
+
+def run_job(student_files: dict[str, Path], job: dict[str, Any], arrays: dict[str, np.ndarray], limits: Limits,
+            *, deadline: Optional[float] = None,
+            on_control_line: Optional[Callable[[str, Optional[int]], None]] = None,
+            on_spawn: Optional[Callable[[int], None]] = None) -> JobRun:
+    """Run every call of ``job``; a call that hangs or kills the worker is blamed and skipped.
+
+    ``on_control_line(line, worker_pid)`` sees every control line; ``on_spawn(pid)`` gets the
+    host pid of each sandbox process tree's root (used to read CPU counters).
+    """
+    run = JobRun()
+    pending = list(job["calls"])
+    modules = list(job.get("modules", []))
+    while pending or run.worker_runs == 0:
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        this_job = {**job, "modules": modules, "calls": pending}
+        workdir = stage_workdir(student_files, this_job, _arrays_for(pending, arrays))
+        try:
+            started, done, result = _launch(workdir, limits, deadline, on_control_line, on_spawn)
+            run.worker_runs += 1
+            _collect(workdir, this_job, done, run)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        _record_run_events(result, run)
+        culprit = next((c for c in started if c not in done), None)
+        if culprit is None:
+            if "bye" not in result.control_messages and pending:
+                # died between calls (e.g. a thread that called os._exit): blame the last finished call's successor
+                remaining = [c for c in pending if c["id"] not in done]
+                if remaining:
+                    culprit = remaining[0]["id"]
+            if culprit is None:
+                break
+        event = _blame_event(result, culprit)
+        if culprit.startswith("import."):
+            module = culprit.removeprefix("import.")
+            run.outcomes[culprit] = CallOutcome(culprit, meta={"status": "exception", "exception": {
+                "type": event.kind, "message": event.message, "traceback": event.detail}}, event=event)
+            modules = [m for m in modules if m != module]
+            pending = [c for c in pending if c["id"] not in done]
+            continue
+        run.outcomes[culprit] = CallOutcome(culprit, event=event)
+        pending = [c for c in pending if c["id"] not in done and c["id"] != culprit]
+        if not pending:
+            break
+    return run
+
+
+def _arrays_for(calls: list[dict[str, Any]], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    wanted = set()
+    for call in calls:
+        text = json.dumps(call)
+        wanted.update(k for k in arrays if json.dumps(k) in text)
+    return {k: arrays[k] for k in wanted}
+
+
+def _launch(workdir: Path, limits: Limits, deadline: Optional[float],
+            on_control_line: Optional[Callable[[str, Optional[int]], None]],
+            on_spawn: Optional[Callable[[int], None]] = None):
+    started: list[str] = []
+    done: set[str] = set()
+    hello: list[int] = []
+
+    def control(line: str) -> Optional[str]:
+        word, _, rest = line.partition(" ")
+        if word == "hello" and not hello and rest.isdigit():
+            hello.append(int(rest))  # sent before any student code runs: trustworthy
+        elif word == "start" and rest not in started:
+            started.append(rest)
+        elif word == "done":
+            done.add(rest)
+        if on_control_line is not None:
+            on_control_line(line, hello[0] if hello else None)
+        return None
+
+    slimits = sandbox_limits(limits)
+    if deadline is not None:
+        slimits.wall_seconds = max(1.0, min(slimits.wall_seconds, deadline - time.monotonic()))
+    argv = [sys.executable, "-I", "-B", "-c", BOOTSTRAP, str(workdir)]
+    extra = {"on_spawn": on_spawn} if on_spawn is not None else {}
+    result = sandbox.run_sandboxed(argv, workdir, slimits, on_control_line=control, **extra)
+    return started, done, result
+
+
+def _collect(workdir: Path, job: dict[str, Any], done: set[str], run: JobRun) -> None:
+    ids = [f"import.{m}" for m in job.get("modules", [])] + [c["id"] for c in job["calls"]]
+    for call_id in ids:
+        if call_id not in done:
+            continue
+        run.outcomes[call_id] = read_outcome(workdir / "out", call_id)
+
+
+def read_outcome(out_dir: Path, call_id: str) -> CallOutcome:
+    """Read one call's outputs defensively (size caps, no pickle, numeric arrays only)."""
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in call_id)
+    meta_path = out_dir / f"{safe}.json"
+    try:
+        if meta_path.stat().st_size > MAX_META_BYTES:
+            raise ValueError("metadata too large")
+        meta = json.loads(meta_path.read_text(encoding="utf-8", errors="replace"))
+        if not isinstance(meta, dict):
+            raise ValueError("metadata is not an object")
+    except (OSError, ValueError) as exc:
+        return CallOutcome(call_id, event=SandboxEvent("crash", "The grader could not read this call's outputs.",
+                                                       str(exc)))
+    arrays: dict[str, np.ndarray] = {}
+    npz = out_dir / f"{safe}.npz"
+    if npz.exists():
+        try:
+            with np.load(npz, allow_pickle=False) as data:
+                for key in data.files:
+                    value = data[key]
+                    if value.dtype.kind not in "biufc" or value.size > MAX_ARRAY_ELEMENTS:
+                        continue
+                    arrays[key] = np.array(value, copy=True)
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            return CallOutcome(call_id, event=SandboxEvent("crash", "The grader could not read this call's "
+                                                           "outputs.", str(exc)))
+    return CallOutcome(call_id, meta=meta, arrays=arrays)
+
+
+def _blame_event(result: sandbox.SandboxRun, culprit: str) -> SandboxEvent:
+    what = f"while running {culprit}" if not culprit.startswith("import.") else \
+        f"while importing {culprit.removeprefix('import.')}.py"
+    tail = _tail(result.stderr)
+    if result.timed_out:
+        return SandboxEvent("timeout", f"Time limit exceeded {what}: the call did not return in time "
+                            "(an infinite loop, or far too slow).", tail)
+    limit = result.limit_hit
+    if limit == "memory":
+        return SandboxEvent("memory_limit", f"Memory limit exceeded {what}.", tail)
+    if limit == "cpu_time":
+        return SandboxEvent("cpu_limit", f"CPU time limit exceeded {what}.", tail)
+    if limit == "processes":
+        return SandboxEvent("process_limit", f"Process limit hit {what} (too many processes or threads).", tail)
+    if limit == "file_size":
+        return SandboxEvent("file_size_limit", f"File size limit hit {what} (a file grew too large).", tail)
+    if result.signal:
+        return SandboxEvent("crash", f"The Python process crashed {what} (signal {result.signal}).", tail)
+    return SandboxEvent("exit", f"Your code ended the Python process {what} (exit code {result.returncode}); "
+                        "do not call os._exit/sys.exit in your functions.", tail)
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _record_run_events(result: sandbox.SandboxRun, run: JobRun) -> None:
+    for layer in result.isolation.layers:
+        if layer not in run.isolation_layers:
+            run.isolation_layers.append(layer)
+    if result.stdout_truncated or result.stderr_truncated:
+        if not any(e.kind == "output_truncated" for e in run.events):
+            run.events.append(SandboxEvent("output_truncated", "Your code printed more output than the grader keeps; "
+                                           "the rest was discarded.", "Remove debugging prints from your functions."))
+    run.stdout = (run.stdout + result.stdout)[-20000:]
+    run.stderr = (run.stderr + result.stderr)[-20000:]

@@ -1,0 +1,264 @@
+"""The grading pipeline: discover → sandbox-run → check → score → (report elsewhere).
+
+:func:`grade_submission` is the one entry point used by ``grade``, ``check``,
+batch mode and Gradescope.  It never raises for anything a submission does;
+a grader-side failure is caught and recorded in ``GradeResult.internal_error``.
+Expected values come from running the reference through the very same
+worker and job (cached on disk, keyed by the job, the reference sources and
+the grader version); the student's worker never sees them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any, ContextManager, Optional
+
+import numpy as np
+
+from grader import __version__
+from grader.cases import CASE_BUILDERS, MODULE_OF
+from grader.checks import gradient_check, sgd_checks, speed, values
+from grader.checks.base import Outcomes, PlannedTest, error_result
+from grader.discover import Discovery, DiscoveryError, discover
+from grader.execute import CallOutcome, JobRun, read_outcome, run_job
+from grader.results import GradeResult, SandboxEvent, Status, StudentInfo, SubmissionFiles, TestResult
+from grader.rubric import Rubric, TestSpec, load_rubric
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_DIR = REPO_ROOT / "reference"
+SPEED_ORDER = ("sigmoid", "naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient", "skipgram")
+
+
+def reference_files() -> dict[str, Path]:
+    return {"word2vec.py": REFERENCE_DIR / "word2vec.py", "sgd.py": REFERENCE_DIR / "sgd.py"}
+
+
+def grade_submission(path: Path, rubric: Optional[Rubric] = None, *, mode: str = "grade",
+                     student: Optional[StudentInfo] = None, deadline: Optional[float] = None,
+                     speed_lock: Optional[ContextManager] = None) -> GradeResult:
+    """Grade the submission folder or .zip at ``path``.
+
+    ``mode``: "grade" runs every rubric test; "check" only the visible ones.
+    ``deadline``: a ``time.monotonic()`` value; work not started by then is skipped
+    (tests marked SKIPPED) so callers can always report partial results.
+    ``speed_lock``: held while speed is measured so parallel gradings never overlap timings.
+    """
+    started = time.monotonic()
+    rubric = rubric or load_rubric()
+    specs = [t for t in rubric.tests if mode == "grade" or t.visibility == "visible"]
+    try:
+        result = _grade(Path(path), rubric, specs, mode, deadline, speed_lock)
+    except Exception:  # noqa: BLE001 - a grader bug must not lose the submission
+        result = _empty_result(Path(path), rubric, specs, mode)
+        result.internal_error = traceback.format_exc(limit=8)
+        for test in result.tests:
+            test.status = Status.ERROR
+            test.summary = "Not graded: the grader failed internally (not your fault). Staff have the details."
+    result.student = student or StudentInfo()
+    result.execution_time = round(time.monotonic() - started, 3)
+    return result
+
+
+def _empty_result(path: Path, rubric: Rubric, specs: list[TestSpec], mode: str) -> GradeResult:
+    tests = [error_result(s, "Not graded.", []) for s in specs]
+    return GradeResult(submission=SubmissionFiles(root=str(path)), tests=tests, score=0.0,
+                       max_score=sum(s.points for s in specs), execution_time=0.0, grader_version=__version__,
+                       rubric_name=rubric.name, rubric_hash=rubric.source_hash, mode=mode)
+
+
+def _grade(path: Path, rubric: Rubric, specs: list[TestSpec], mode: str, deadline: Optional[float],
+           speed_lock: Optional[ContextManager]) -> GradeResult:
+    result = _empty_result(path, rubric, specs, mode)
+    try:
+        found = discover(path)
+    except DiscoveryError as exc:
+        event = SandboxEvent("missing_file", str(exc), "Submit a folder or a .zip containing word2vec.py and sgd.py.")
+        result.events.append(event)
+        result.tests = [error_result(s, str(exc), [event]) for s in specs]
+        return result
+    try:
+        result.submission = found.files
+        result.events.extend(found.files.problems)
+        result.tests = _run_tests(found, rubric, specs, deadline, speed_lock, result)
+    finally:
+        found.cleanup()
+    result.score = round(sum(t.score for t in result.tests), 4)
+    return result
+
+
+def _run_tests(found: Discovery, rubric: Rubric, specs: list[TestSpec], deadline: Optional[float],
+               speed_lock: Optional[ContextManager], result: GradeResult) -> list[TestResult]:
+    arrays: dict[str, np.ndarray] = {}
+    planned: list[PlannedTest] = []
+    blocked: dict[str, TestResult] = {}
+    for spec in specs:
+        problem = _unavailable(spec, found)
+        if problem:
+            blocked[spec.id] = error_result(spec, problem[0], problem[1])
+        elif spec.check != "speed":
+            planned.append(_plan(spec, arrays, rubric))
+    student_files = {name: p for name, p in found.paths.items() if found.reports[name].usable}
+    modules = [name.removesuffix(".py") for name in student_files]
+    prefixes = sorted({p for r in found.reports.values() for p in r.utils_prefixes})
+    job = {"modules": modules, "utils_prefixes": prefixes, "calls": [c for p in planned for c in p.calls]}
+    student_run = run_job(student_files, job, arrays, rubric.limits, deadline=deadline) if job["calls"] \
+        else JobRun()
+    expected = expected_outcomes([c for p in planned if p.needs_expected for c in p.calls], arrays, rubric)
+    _note_imports(student_run, result)
+    outcomes = Outcomes(student_run, expected)
+    by_id: dict[str, TestResult] = dict(blocked)
+    for plan in planned:
+        import_failure = _import_failure(plan, student_run)
+        by_id[plan.spec.id] = import_failure or _skipped_or_evaluated(plan, outcomes, rubric, deadline)
+    speed_specs = [s for s in specs if s.check == "speed" and s.id not in blocked]
+    speed_specs = [s for s in speed_specs if not _import_failure_for_module("word2vec", student_run, s)]
+    for spec in specs:
+        if spec.check == "speed" and spec.id not in blocked and spec not in speed_specs:
+            by_id[spec.id] = _import_failure_for_module("word2vec", student_run, spec)
+    if speed_specs:
+        by_id.update(_speed_tests(speed_specs, student_files, rubric, deadline, speed_lock))
+    result.isolation_layers = list(student_run.isolation_layers)
+    result.events.extend(student_run.events)
+    return [by_id[s.id] for s in specs]
+
+
+def _plan(spec: TestSpec, arrays: dict[str, np.ndarray], rubric: Rubric) -> PlannedTest:
+    if spec.id in CASE_BUILDERS:
+        return values.plan(spec, CASE_BUILDERS[spec.id](), arrays)
+    if spec.check == "gradcheck":
+        return gradient_check.plan(spec, arrays, rubric.tolerances.gradcheck_step)
+    return sgd_checks.plan(spec, arrays)
+
+
+def _unavailable(spec: TestSpec, found: Discovery) -> Optional[tuple[str, list[SandboxEvent]]]:
+    """Why a test cannot run at all (missing/unusable file or function), with the events to show."""
+    needed = {spec.function}
+    if spec.id == "skipgram.integration":
+        needed |= {"naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient"}
+    if spec.id == "sgd.integration":
+        needed |= {"skipgram", "negSamplingLossAndGradient"}
+    for function in sorted(needed):
+        filename = f"{MODULE_OF[function]}.py"
+        report = found.reports.get(filename)
+        events = [e for e in found.files.problems if filename in e.message or e.function == function]
+        if report is None or not report.usable:
+            return (f"{filename} could not be graded: {events[0].message if events else 'missing'}", events)
+        if function not in report.available_functions:
+            return (f"{function} could not be graded: {events[0].message if events else 'missing'}", events)
+    return None
+
+
+def _import_failure(plan: PlannedTest, run: JobRun) -> Optional[TestResult]:
+    module = plan.calls[0]["module"] if plan.calls else "word2vec"
+    return _import_failure_for_module(module, run, plan.spec)
+
+
+def _import_failure_for_module(module: str, run: JobRun, spec: TestSpec) -> Optional[TestResult]:
+    outcome = run.outcomes.get(f"import.{module}")
+    if outcome is None or not outcome.raised:
+        return None
+    exc = outcome.raised
+    event = outcome.event or SandboxEvent("import_error", f"Importing {module}.py failed: {exc.get('type')}: "
+                                          f"{exc.get('message')}", exc.get("traceback", ""))
+    return error_result(spec, f"{module}.py could not be imported: {exc.get('type')}: {exc.get('message')}",
+                        [event])
+
+
+def _skipped_or_evaluated(plan: PlannedTest, outcomes: Outcomes, rubric: Rubric,
+                          deadline: Optional[float]) -> TestResult:
+    if plan.calls and all(c["id"] not in outcomes.student.outcomes for c in plan.calls) and deadline is not None \
+            and time.monotonic() > deadline:
+        skipped = error_result(plan.spec, "Skipped: the grading time budget ran out before this test ran.", [])
+        skipped.status = Status.SKIPPED
+        return skipped
+    return plan.evaluate(plan, outcomes, rubric)
+
+
+def _note_imports(run: JobRun, result: GradeResult) -> None:
+    for module in ("word2vec", "sgd"):
+        outcome = run.outcomes.get(f"import.{module}")
+        if outcome and outcome.meta and outcome.meta.get("aliased_imports"):
+            names = ", ".join(outcome.meta["aliased_imports"])
+            result.submission.notes.append(f"{module}.py imports the support package under a folder prefix ({names}); "
+                                           "it was resolved to the provided utils package.")
+        if outcome and outcome.raised:
+            exc = outcome.raised
+            result.events.append(outcome.event or SandboxEvent(
+                "import_error", f"{module}.py raised {exc.get('type')} while being imported: {exc.get('message')}",
+                exc.get("traceback", "")))
+
+
+def _speed_tests(specs: list[TestSpec], student_files: dict[str, Path], rubric: Rubric,
+                 deadline: Optional[float], speed_lock: Optional[ContextManager]) -> dict[str, TestResult]:
+    functions = [f for f in SPEED_ORDER if any(s.function == f for s in specs)]
+    with speed_lock or contextlib.nullcontext():
+        sample = speed.measure(functions, student_files, reference_files(), rubric, deadline)
+    out = {}
+    for spec in specs:
+        verdict = speed.verdict(spec.function, sample, rubric)
+        events = [e for e in sample.events if spec.function in e.message or spec.function in e.detail]
+        out[spec.id] = speed.evaluate(spec, verdict, events, rubric)
+    return out
+
+
+# --- expected values (reference, cached) -----------------------------------------------------------
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("W2V_CACHE_DIR") or Path.home() / ".cache" / "w2v-grader") / "expected"
+
+
+def _job_key(calls: list[dict[str, Any]], arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    digest.update(__version__.encode())
+    for path in sorted(REFERENCE_DIR.rglob("*.py")):
+        digest.update(path.read_bytes())
+    for path in sorted((REPO_ROOT / "grader" / "worker").glob("*.py")):
+        digest.update(path.read_bytes())
+    digest.update(json.dumps(calls, sort_keys=True).encode())
+    for key in sorted(arrays):
+        digest.update(key.encode())
+        digest.update(np.ascontiguousarray(arrays[key]).tobytes())
+    return digest.hexdigest()[:32]
+
+
+def expected_outcomes(calls: list[dict[str, Any]], arrays: dict[str, np.ndarray],
+                      rubric: Rubric) -> dict[str, CallOutcome]:
+    """Reference outcomes for ``calls`` (cached on disk by content)."""
+    if not calls:
+        return {}
+    key = _job_key(calls, arrays)
+    folder = cache_dir() / key
+    if (folder / "complete").exists():
+        return {c["id"]: read_outcome(folder, c["id"]) for c in calls}
+    job = {"modules": ["word2vec", "sgd"], "calls": calls}
+    run = run_job(reference_files(), job, arrays, rubric.limits)
+    outcomes = {c["id"]: run.get(c["id"]) for c in calls}
+    _store(folder, outcomes)
+    return outcomes
+
+
+def _store(folder: Path, outcomes: dict[str, CallOutcome]) -> None:
+    with contextlib.suppress(OSError):
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+        for call_id, outcome in outcomes.items():
+            if outcome.meta is None:
+                shutil.rmtree(tmp, ignore_errors=True)
+                return  # never cache an incomplete reference run
+            safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in call_id)
+            (tmp / f"{safe}.json").write_text(json.dumps(outcome.meta, default=str), encoding="utf-8")
+            if outcome.arrays:
+                np.savez(tmp / f"{safe}.npz", **outcome.arrays)
+        (tmp / "complete").write_text("ok")
+        try:
+            tmp.rename(folder)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,273 @@
+"""Class-level aggregation for the batch dashboard (``index.html``)."""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Optional
+
+from grader.report import charts
+from grader.report.hints import FLAG_KINDS, event_title
+from grader.report.text import fmt_points, fmt_ratio, fmt_seconds, function_label, truncate
+from grader.report.view import number_key
+from grader.results import FUNCTIONS, GradeResult, SandboxEvent, Status
+
+
+@dataclass
+class DashboardEntry:
+    """One submission on the dashboard."""
+
+    result: Optional[GradeResult]  # a grader-side failure has result.internal_error set (None is tolerated)
+    report_href: str  # relative link to that student's report.html
+    label: str  # display name / id
+
+
+@dataclass
+class StudentRow:
+    label: str
+    href: str
+    score: Optional[float]
+    max_score: Optional[float]
+    score_text: str
+    percent: Optional[float]
+    failing: int
+    flags: list[str]
+    flag_details: list[str]
+    worst_ratio: Optional[float]
+    worst_ratio_text: str
+    time_text: str
+    time_value: Optional[float]
+    search: str
+
+
+@dataclass
+class TestRate:
+    number: str
+    name: str
+    visibility: str
+    passed: int
+    failed: int
+    partial: int
+    error: int
+    skipped: int
+    graded: int
+    rate: Optional[float]
+
+
+@dataclass
+class Cause:
+    test: str
+    cause: str
+    count: int
+    labels: list[str]
+
+
+@dataclass
+class SpeedSummary:
+    function: str
+    count: int
+    median: str
+    worst: str
+    slow: int
+
+
+@dataclass
+class DashboardView:
+    title: str
+    count: int
+    stats: list[tuple[str, str]]
+    histogram: Optional[charts.Chart]
+    bins: list[tuple[str, int]]
+    rates: list[TestRate]
+    causes: list[Cause]
+    event_counts: list[tuple[str, int]]
+    ratio_chart: Optional[charts.Chart]
+    speed: list[SpeedSummary]
+    flagged: list[StudentRow]
+    rows: list[StudentRow]
+    flag_names: list[str]
+    max_score: str
+    generated_note: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+_SAFE_HREF = re.compile(r"^(?![a-zA-Z][a-zA-Z0-9+.-]*:)(?!//)[^\s\"'<>\\]*$")
+
+
+def safe_href(href: str) -> str:
+    """``href`` if it is a plain relative link (no scheme, no protocol-relative host), else ""."""
+    href = (href or "").strip()
+    return href if href and _SAFE_HREF.match(href) else ""
+
+
+def _all_events(result: GradeResult) -> list[SandboxEvent]:
+    events = list(result.submission.problems) + list(result.events)
+    for test in result.tests:
+        events.extend(test.events)
+    return events
+
+
+def _flags(result: Optional[GradeResult]) -> tuple[list[str], list[str]]:
+    if result is None:
+        return ["grader error"], ["no result was produced"]
+    flags: list[str] = []
+    details: list[str] = []
+    if result.internal_error:
+        flags.append("grader error")
+        details.append(truncate(result.internal_error.splitlines()[0] if result.internal_error else "", 200))
+    for event in _all_events(result):
+        flag = FLAG_KINDS.get(event.kind)
+        if flag is None:
+            continue
+        if flag not in flags:
+            flags.append(flag)
+        text = truncate(f"{event_title(event.kind)}: {event.message}", 200)
+        if text not in details and len(details) < 4:
+            details.append(text)
+    return flags, details
+
+
+def _worst_ratio(result: Optional[GradeResult]) -> Optional[float]:
+    if result is None:
+        return None
+    ratios = [t.speed.ratio for t in result.tests
+              if t.speed is not None and isinstance(t.speed.ratio, (int, float)) and math.isfinite(t.speed.ratio)
+              and t.speed.verdict != "not_measured"]
+    return max(ratios) if ratios else None
+
+
+def _row(entry: DashboardEntry) -> StudentRow:
+    result = entry.result
+    flags, details = _flags(result)
+    label = truncate(entry.label, 120) or "(unnamed)"
+    if result is None:
+        return StudentRow(label, safe_href(entry.report_href), None, None, "–", None, 0, flags, details,
+                          None, "–", "–", None, label)
+    failing = sum(1 for t in result.tests if t.status in (Status.FAILED, Status.PARTIAL, Status.ERROR))
+    percent = 100.0 * result.score / result.max_score if result.max_score else None
+    ratio = _worst_ratio(result)
+    time_ok = isinstance(result.execution_time, (int, float)) and math.isfinite(result.execution_time)
+    names = " ".join(result.student.names + result.student.student_ids + [result.student.submission_id])
+    return StudentRow(
+        label=label,
+        href=safe_href(entry.report_href),
+        score=result.score,
+        max_score=result.max_score,
+        score_text=f"{fmt_points(result.score)} / {fmt_points(result.max_score)}",
+        percent=percent,
+        failing=failing,
+        flags=flags,
+        flag_details=details,
+        worst_ratio=ratio,
+        worst_ratio_text=fmt_ratio(ratio),
+        time_text=fmt_seconds(result.execution_time) if time_ok else "–",
+        time_value=result.execution_time if time_ok else None,
+        search=truncate(f"{label} {names} {' '.join(flags)}", 400),
+    )
+
+
+def _rates(results: list[GradeResult]) -> list[TestRate]:
+    by_id: dict[str, dict] = {}
+    for result in results:
+        for test in result.tests:
+            slot = by_id.setdefault(test.test_id, {"number": test.number, "name": test.name,
+                                                   "visibility": test.visibility, "counts": Counter()})
+            slot["counts"][test.status.value] += 1
+    rates = []
+    for info in sorted(by_id.values(), key=lambda s: number_key(s["number"])):
+        c = info["counts"]
+        graded = sum(c.values()) - c["skipped"]
+        rates.append(TestRate(info["number"], info["name"], info["visibility"], c["passed"], c["failed"],
+                              c["partial"], c["error"], c["skipped"], graded,
+                              100.0 * c["passed"] / graded if graded else None))
+    return rates
+
+
+def _causes(entries: list[DashboardEntry]) -> tuple[list[Cause], list[tuple[str, int]]]:
+    causes: dict[tuple[str, str], list[str]] = defaultdict(list)
+    events: dict[str, set[str]] = defaultdict(set)
+    for entry in entries:
+        result = entry.result
+        if result is None:
+            continue
+        for test in result.tests:
+            if test.status not in (Status.FAILED, Status.PARTIAL, Status.ERROR):
+                continue
+            reason = test.hint or test.summary or ""
+            if not reason:
+                failed = next((c for c in test.cases if not c.passed), None)
+                reason = failed.message if failed else test.status.value
+            reason = truncate(reason.strip(), 300)
+            key = (f"{test.number} {test.name}", reason)
+            if entry.label not in causes[key]:
+                causes[key].append(entry.label)
+        for event in _all_events(result):
+            if event.kind != "note":
+                events[event_title(event.kind)].add(entry.label)
+    ranked = sorted(causes.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:12]
+    out = [Cause(test, cause, len(labels), [truncate(x, 60) for x in labels[:8]]) for (test, cause), labels in ranked]
+    event_counts = sorted(((k, len(v)) for k, v in events.items()), key=lambda kv: (-kv[1], kv[0]))
+    return out, event_counts
+
+
+def _speed(results: list[GradeResult]) -> tuple[dict[str, list[float]], list[SpeedSummary]]:
+    ratios: dict[str, list[float]] = {}
+    for fn in FUNCTIONS:
+        values = []
+        for result in results:
+            for test in result.tests:
+                s = test.speed
+                if s is not None and test.function == fn and s.verdict != "not_measured" \
+                        and isinstance(s.ratio, (int, float)) and math.isfinite(s.ratio) and s.ratio > 0:
+                    values.append(float(s.ratio))
+        if values:
+            ratios[fn] = values
+    summaries = [SpeedSummary(function_label(fn), len(v), fmt_ratio(statistics.median(v)), fmt_ratio(max(v)),
+                              sum(1 for r in v if r > 3.0)) for fn, v in ratios.items()]
+    return ratios, summaries
+
+
+def build_dashboard_view(entries: list[DashboardEntry], title: str) -> DashboardView:
+    results = [e.result for e in entries if e.result is not None]
+    rows = sorted((_row(e) for e in entries), key=lambda r: r.label.lower())
+    scored = [r for r in rows if r.score is not None and not (r.flags and "grader error" in r.flags)]
+    scores = [r.score for r in scored]
+    max_score = max((r.max_score for r in rows if r.max_score), default=0.0)
+    stats = [("Submissions", str(len(entries)))]
+    if scores:
+        stats += [("Mean score", f"{statistics.fmean(scores):.2f}"), ("Median score", fmt_points(statistics.median(scores))),
+                  ("Full marks", str(sum(1 for r in scored if r.max_score and r.score >= r.max_score - 1e-9)))]
+    stats.append(("Flagged", str(sum(1 for r in rows if r.flags))))
+    stats.append(("Grader errors", str(sum(1 for r in rows if "grader error" in r.flags))))
+
+    bins: list[tuple[str, int]] = []
+    if scores:
+        top = max(max_score, max(scores), 1.0)
+        edges = [top * i / 6 for i in range(7)]
+        for lo, hi in zip(edges, edges[1:]):
+            last = hi == edges[-1]
+            n = sum(1 for s in scores if lo <= s < hi or (last and s == hi))
+            bins.append((f"{fmt_points(lo)}–{fmt_points(hi)}", n))
+
+    causes, event_counts = _causes(entries)
+    ratios, speed = _speed(results)
+    flag_names = sorted({f for r in rows for f in r.flags})
+    return DashboardView(
+        title=title,
+        count=len(entries),
+        stats=stats,
+        histogram=charts.score_histogram(scores, max_score) if scores else None,
+        bins=bins,
+        rates=_rates(results),
+        causes=causes,
+        event_counts=event_counts,
+        ratio_chart=charts.ratio_distribution(ratios) if ratios else None,
+        speed=speed,
+        flagged=[r for r in rows if r.flags],
+        rows=rows,
+        flag_names=flag_names,
+        max_score=fmt_points(max_score),
+    )

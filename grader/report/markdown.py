@@ -1,0 +1,95 @@
+"""Short Markdown summary for Gradescope's top-level ``output`` (``output_format: "md"``).
+
+Plain Markdown only (headings, lists, tables, fenced code) and no raw HTML.
+Student audience rules apply: hidden tests show name, points and a category
+hint only.  Text that may contain student-controlled content goes into
+fenced code blocks (with a fence longer than any backtick run inside);
+everything else is backslash-escaped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from grader.report.text import truncate
+from grader.report.view import build_report_view
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~{}])")
+
+
+def md_escape(text: str) -> str:
+    """Escape Markdown/HTML-significant characters in one line of text."""
+    text = " ".join(str(text).split())  # one line: no block structure from content
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_code(text: str, limit: int = 1500) -> str:
+    text = truncate(text, limit)
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def render_markdown_summary(result) -> str:
+    v = build_report_view(result, "student")
+    out: list[str] = []
+    out.append("## word2vec autograder")
+    out.append("")
+    suffix = " (visible tests only)" if v.score.pending_count else ""
+    out.append(f"**Score: {v.score.earned} / {v.score.max_score} points{suffix}.** {md_escape(v.score.headline)}")
+    out.append("")
+    for detail in v.score.details:
+        out.append(f"- {md_escape(detail)}")
+    if v.score.details:
+        out.append("")
+    if v.internal_error:
+        out.append("**Grader error (not a problem with your code):** the grader failed while grading this submission; "
+                   "course staff have the details.")
+        out.append("")
+
+    if v.problems:
+        out.append("### Problems found")
+        out.append("")
+        for ev in v.problems[:8]:
+            out.append(f"- **{md_escape(ev.title)}**: {md_escape(truncate(ev.message, 300))}")
+        out.append("")
+
+    out.append("### By function")
+    out.append("")
+    out.append("| Function | Points | Result |")
+    out.append("| --- | ---: | --- |")
+    for f in v.functions:
+        if not f.tests:
+            continue
+        pending = f" (+{f.pending} pending)" if f.pending else ""
+        out.append(f"| {md_escape(f.label)} | {f.earned} / {f.max_score}{pending} | {f.status.symbol} {f.status.text} |")
+    out.append("")
+
+    if v.failing:
+        out.append("### What to fix")
+        out.append("")
+        for t in v.failing[:10]:
+            line = f"- **{md_escape(t.number)} {md_escape(t.name)}** — {t.status.text}, {t.score} / {t.max_score} points"
+            if t.summary:
+                line += f". {md_escape(truncate(t.summary, 300))}"
+            out.append(line)
+            if t.hint:
+                out.append(f"  - What this usually means: {md_escape(truncate(t.hint, 400))}")
+        if len(v.failing) > 10:
+            out.append(f"- … and {len(v.failing) - 10} more.")
+        out.append("")
+        first = next((c for t in v.failing for c in t.cases if c.reproducer), None)
+        if first is not None:
+            out.append("Reproduce the first failure (paste into Python next to your files):")
+            out.append("")
+            out.append(md_code(first.reproducer))
+            out.append("")
+
+    if v.pending:
+        out.append("### Pending tests")
+        out.append("")
+        for t in v.pending:
+            out.append(f"- {md_escape(t.number)} {md_escape(t.name)} ({t.max_score} points, {md_escape(t.release)})")
+        out.append("")
+    out.append("The full HTML report explains every failing test, the gradient checks and the speed measurements.")
+    return "\n".join(out).rstrip() + "\n"

@@ -1,0 +1,563 @@
+"""Turn a :class:`GradeResult` into the plain data the templates show.
+
+This is where the audience rules live.  For ``audience="student"`` a test
+that is not ``visible`` is reduced to its number, name, points, visibility
+and a category-level hint (:func:`~grader.report.hints.category_hint`): its
+cases, reproducers, expected values, gradient-check details, speed numbers,
+events, summary and grader hint are dropped here, before any template sees
+them, and its score does not count towards the total shown.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from grader.report import charts
+from grader.report.hints import (
+    category_hint,
+    event_explanation,
+    event_title,
+    failure_hint,
+    growth_implication,
+)
+from grader.report.text import (
+    check_label,
+    fmt_index,
+    fmt_num,
+    fmt_points,
+    fmt_preview,
+    fmt_ratio,
+    fmt_sci,
+    fmt_seconds,
+    fmt_shape,
+    function_label,
+    plural,
+    trim_traceback,
+    truncate,
+)
+from grader.results import FUNCTIONS, CaseResult, GradeResult, SandboxEvent, Status, TestResult
+
+AUDIENCES = ("student", "instructor")
+MAX_FAILED_CASES_SHOWN = 4
+MAX_REPRODUCER_CHARS = 6000
+FAILING = (Status.FAILED, Status.PARTIAL, Status.ERROR)
+
+STATUS_DISPLAY: dict[str, tuple[str, str]] = {  # key -> (symbol, words); the words always show
+    "passed": ("✓", "passed"),
+    "failed": ("✗", "failed"),
+    "partial": ("◐", "partial credit"),
+    "error": ("!", "error"),
+    "skipped": ("–", "not run"),
+    "pending": ("…", "pending"),
+}
+
+RELEASE_WORDS: dict[str, str] = {
+    "after_due_date": "released after the due date",
+    "after_published": "released when grades are published",
+    "hidden": "not shown to students",
+}
+
+
+@dataclass
+class StatusView:
+    key: str
+    symbol: str
+    text: str
+
+
+def status_view(key: str) -> StatusView:
+    symbol, text = STATUS_DISPLAY.get(key, ("?", key))
+    return StatusView(key, symbol, text)
+
+
+@dataclass
+class EventView:
+    kind: str
+    title: str
+    message: str
+    detail: str
+    explanation: str
+    function: str
+    severity: str  # "bad" | "warn" | "info"
+
+
+@dataclass
+class ArrayView:
+    shape: str
+    dtype: str
+    values: str
+
+
+@dataclass
+class CaseView:
+    case_id: str
+    description: str
+    passed: bool
+    message: str
+    reproducer: str
+    output_name: str
+    expected: Optional[ArrayView]
+    got: Optional[ArrayView]
+    first_mismatch: str
+    max_abs_error: str
+    heatmap: Optional[charts.Chart]
+    pattern: str
+    notes: list[str]
+
+
+@dataclass
+class GradcheckView:
+    parameter: str
+    worst_index: str
+    analytic: str
+    numerical: str
+    relative_error: str
+    threshold: str
+    passed: bool
+    explanation: str
+
+
+@dataclass
+class SpeedRowView:
+    function: str
+    size_label: str
+    student: str
+    reference: str
+    ratio: str
+    samples: int
+
+
+@dataclass
+class SpeedView:
+    function: str
+    ratio: str
+    verdict: str
+    verdict_text: str
+    explanation: str
+    growth: str
+    loops: bool
+    rows: list[SpeedRowView]
+
+
+@dataclass
+class TestView:
+    test_id: str
+    anchor: str
+    number: str
+    name: str
+    function: str
+    function_label: str
+    check: str
+    check_label: str
+    score: Optional[str]  # None when hidden from this audience
+    max_score: str
+    status: StatusView
+    visibility: str
+    hidden: bool  # hidden from students (badge for instructors)
+    redacted: bool  # details removed for this audience
+    release: str
+    summary: str = ""
+    hint: str = ""
+    cases: list[CaseView] = field(default_factory=list)
+    passed_cases: list[str] = field(default_factory=list)
+    more_failed: int = 0
+    gradcheck: Optional[GradcheckView] = None
+    speed: Optional[SpeedView] = None
+    events: list[EventView] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failing(self) -> bool:
+        return self.status.key in ("failed", "partial", "error")
+
+
+@dataclass
+class FunctionView:
+    name: str
+    label: str
+    earned: str
+    max_score: str
+    pending: str
+    tests: list[TestView]
+    status: StatusView
+
+
+@dataclass
+class ScoreView:
+    earned: str
+    max_score: str
+    percent: float
+    pending_points: str
+    pending_count: int
+    headline: str
+    details: list[str]
+    complete: bool
+
+
+@dataclass
+class ReportView:
+    audience: str
+    title: str
+    identity: list[tuple[str, str]]
+    files: list[tuple[str, str]]
+    meta: list[tuple[str, str]]
+    score: ScoreView
+    internal_error: str
+    problems: list[EventView]
+    functions: list[FunctionView]
+    failing: list[TestView]
+    gradchecks: list[TestView]
+    speed: list[TestView]
+    speed_chart: Optional[charts.Chart]
+    pending: list[TestView]
+    tests: list[TestView]
+    notes: list[str]
+    isolation_layers: list[str]
+    mode: str
+
+
+def anchor_for(test_id: str) -> str:
+    return "t-" + re.sub(r"[^A-Za-z0-9_-]+", "-", test_id)
+
+
+def number_key(number: str) -> tuple:
+    parts = []
+    for piece in str(number).split("."):
+        parts.append((0, int(piece), "") if piece.isdigit() else (1, 0, piece))
+    return tuple(parts)
+
+
+def visible_to(test: TestResult, audience: str) -> bool:
+    return audience == "instructor" or not test.hidden_from_student
+
+
+def student_files(result: GradeResult) -> list[str]:
+    return [p for p in (result.submission.word2vec, result.submission.sgd) if p] or ["word2vec.py", "sgd.py"]
+
+
+# -- events ----------------------------------------------------------------------------------------
+
+_BAD = {"timeout", "crash", "exit", "memory_limit", "cpu_limit", "process_limit", "file_size_limit",
+        "import_error", "syntax_error", "missing_file", "missing_function", "bad_signature"}
+_WARN = {"output_truncated", "suspicious"}
+
+
+def event_view(event: SandboxEvent, files: list[str]) -> EventView:
+    detail = trim_traceback(event.detail or "", files)
+    severity = "bad" if event.kind in _BAD else "warn" if event.kind in _WARN else "info"
+    return EventView(
+        kind=event.kind,
+        title=event_title(event.kind),
+        message=truncate(event.message, 1000),
+        detail=truncate(detail),
+        explanation=event_explanation(event.kind),
+        function=function_label(event.function) if event.function else "",
+        severity=severity,
+    )
+
+
+# -- cases -----------------------------------------------------------------------------------------
+
+
+def _array_view(summary) -> Optional[ArrayView]:
+    if summary is None:
+        return None
+    return ArrayView(fmt_shape(summary), truncate(summary.dtype, 80), fmt_preview(summary))
+
+
+def _error_pattern(case: CaseResult) -> str:
+    """A one-line description of where the errors are, from the (possibly downsampled) error matrix."""
+    matrix = case.error_matrix
+    if not matrix:
+        return ""
+    try:
+        import numpy as np
+
+        data = np.array(matrix, dtype=float)
+    except (TypeError, ValueError):
+        return ""
+    if data.ndim != 2 or data.size <= 1:
+        return ""
+    bad = ~np.isfinite(data) | (np.abs(np.nan_to_num(data)) > 0)
+    rows = np.flatnonzero(bad.any(axis=1))
+    cols = np.flatnonzero(bad.any(axis=0))
+    total_rows, total_cols = data.shape
+    exact = case.expected is not None and case.expected.shape is not None and list(case.expected.shape) == [total_rows, total_cols]
+    if rows.size == 0:
+        return "No entry differs in the sampled error matrix."
+    parts = []
+    if rows.size == total_rows and cols.size == total_cols:
+        parts.append("Every row and column has errors: the whole output is off, not just a few entries")
+    elif rows.size < total_rows:
+        if exact and rows.size <= 8:
+            parts.append(f"Only rows {', '.join(str(r) for r in rows)} differ ({rows.size} of {total_rows})")
+        else:
+            parts.append(f"{rows.size} of {total_rows} rows differ")
+        if exact:
+            parts.append("the other rows match")
+    else:
+        parts.append(f"{cols.size} of {total_cols} columns differ")
+    if not exact:
+        parts.append("(the matrix was downsampled for display)")
+    return "; ".join(parts) + "."
+
+
+def case_view(case: CaseResult) -> CaseView:
+    heat = None
+    matrix = case.error_matrix
+    if matrix and isinstance(matrix, list) and len(matrix) >= 1 and isinstance(matrix[0], list) and \
+            (len(matrix) > 1 or len(matrix[0]) > 1):
+        heat = charts.heatmap(matrix, case.output_name or "output")
+    return CaseView(
+        case_id=case.case_id,
+        description=truncate(case.description, 600),
+        passed=case.passed,
+        message=truncate(case.message, 2000),
+        reproducer=truncate(case.reproducer, MAX_REPRODUCER_CHARS),
+        output_name=truncate(case.output_name, 80),
+        expected=_array_view(case.expected),
+        got=_array_view(case.got),
+        first_mismatch=fmt_index(case.first_mismatch) if case.first_mismatch is not None else "",
+        max_abs_error=fmt_sci(case.max_abs_error) if case.max_abs_error is not None else "",
+        heatmap=heat,
+        pattern=_error_pattern(case),
+        notes=[truncate(n, 500) for n in case.notes],
+    )
+
+
+# -- gradcheck / speed -----------------------------------------------------------------------------
+
+
+def gradcheck_view(test: TestResult) -> Optional[GradcheckView]:
+    g = test.gradcheck
+    if g is None:
+        return None
+    passed = _finite(g.relative_error) and g.relative_error <= g.threshold
+    if passed:
+        explanation = (f"The largest relative error, {fmt_sci(g.relative_error)}, is within the threshold "
+                       f"{fmt_sci(g.threshold)}: your gradient matches your loss.")
+    else:
+        explanation = (f"At {g.parameter}{fmt_index(g.worst_index)} your gradient says {fmt_num(g.analytic)} "
+                       f"but changing that entry changes your loss at a rate of {fmt_num(g.numerical)}: "
+                       f"relative error {fmt_sci(g.relative_error)} > threshold {fmt_sci(g.threshold)}.")
+    return GradcheckView(
+        parameter=g.parameter,
+        worst_index=fmt_index(g.worst_index),
+        analytic=fmt_num(g.analytic, 8),
+        numerical=fmt_num(g.numerical, 8),
+        relative_error=fmt_sci(g.relative_error),
+        threshold=fmt_sci(g.threshold),
+        passed=passed,
+        explanation=explanation,
+    )
+
+
+VERDICT_TEXT = {
+    "fast": "as fast as expected",
+    "slow": "slower than expected (partial credit)",
+    "too_slow": "too slow (no credit)",
+    "not_measured": "not measured",
+}
+
+
+def speed_view(test: TestResult) -> Optional[SpeedView]:
+    s = test.speed
+    if s is None:
+        return None
+    return SpeedView(
+        function=function_label(s.function),
+        ratio=fmt_ratio(s.ratio),
+        verdict=s.verdict,
+        verdict_text=VERDICT_TEXT.get(s.verdict, s.verdict),
+        explanation=truncate(s.explanation, 1000),
+        growth=growth_implication(s.growth_student, s.growth_reference, loops=s.loops_over_vocabulary),
+        loops=s.loops_over_vocabulary,
+        rows=[SpeedRowView(function_label(m.function or s.function), m.size_label, fmt_seconds(m.student_seconds),
+                           fmt_seconds(m.reference_seconds), fmt_ratio(m.ratio), m.samples)
+              for m in s.measurements],
+    )
+
+
+# -- tests -----------------------------------------------------------------------------------------
+
+
+def test_view(test: TestResult, audience: str, files: list[str]) -> TestView:
+    redacted = not visible_to(test, audience)
+    status_key = "pending" if redacted else test.status.value
+    view = TestView(
+        test_id=test.test_id,
+        anchor=anchor_for(test.test_id),
+        number=test.number,
+        name=test.name,
+        function=test.function,
+        function_label=function_label(test.function),
+        check=test.check,
+        check_label=check_label(test.check),
+        score=None if redacted else fmt_points(test.score),
+        max_score=fmt_points(test.max_score),
+        status=status_view(status_key),
+        visibility=test.visibility,
+        hidden=test.hidden_from_student,
+        redacted=redacted,
+        release=RELEASE_WORDS.get(test.visibility, ""),
+    )
+    if redacted:
+        view.hint = category_hint(test.function, test.check)
+        return view
+    view.summary = truncate(test.summary, 1000)
+    failing = test.status in FAILING
+    view.hint = failure_hint(test.function, test.check, test.hint) if failing else truncate(test.hint, 1000)
+    failed_cases = [c for c in test.cases if not c.passed]
+    view.cases = [case_view(c) for c in failed_cases[:MAX_FAILED_CASES_SHOWN]]
+    view.more_failed = max(0, len(failed_cases) - MAX_FAILED_CASES_SHOWN)
+    view.passed_cases = [truncate(c.description or c.case_id, 300) for c in test.cases if c.passed]
+    view.gradcheck = gradcheck_view(test)
+    view.speed = speed_view(test)
+    view.events = [event_view(e, files) for e in test.events]
+    notes: list[str] = []
+    for case in test.cases:
+        for note in case.notes:
+            note = truncate(note, 500)
+            if note not in notes:
+                notes.append(note)
+    view.notes = notes
+    return view
+
+
+# -- whole report ----------------------------------------------------------------------------------
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def _score_view(result: GradeResult, views: list[TestView], audience: str) -> ScoreView:
+    shown = [t for t in result.tests if visible_to(t, audience)]
+    pending_tests = [t for t in result.tests if t.hidden_from_student]
+    pending_points = sum(t.max_score for t in pending_tests)
+    if audience == "instructor":
+        earned, max_score = result.score, result.max_score
+    else:
+        earned = sum(t.score for t in shown)
+        max_score = sum(t.max_score for t in shown)
+    percent = 100.0 * earned / max_score if max_score > 0 else 0.0
+    run = [t for t in shown if t.status != Status.SKIPPED]
+    failing = [t for t in run if t.status in FAILING]
+    skipped = [t for t in shown if t.status == Status.SKIPPED]
+    word = "visible " if pending_tests and audience == "student" else ""
+    details: list[str] = []
+    if result.internal_error:
+        headline = "The grader could not finish grading this submission."
+    elif not result.tests:
+        headline = "No tests were run."
+    elif failing:
+        headline = f"{len(failing)} of {plural(len(run), word + 'test')} need attention."
+    elif skipped and not run:
+        headline = f"None of the {plural(len(shown), word + 'test')} were run."
+    elif pending_tests and audience == "student":
+        headline = (f"All {plural(len(run), word + 'test')} that ran passed; "
+                    f"{plural(len(pending_tests), 'more test')} are pending.")
+    elif skipped:
+        headline = f"All {plural(len(run), 'test')} that ran passed; {len(skipped)} did not run."
+    else:
+        headline = f"All {plural(len(run), 'test')} passed."
+    if pending_tests:
+        if audience == "student":
+            details.append(
+                f"{fmt_points(pending_points)} more points come from {plural(len(pending_tests), 'test')} whose results "
+                "you cannot see yet. They are not included in the score above, and your final score can be lower "
+                "than it suggests.")
+        else:
+            hidden_earned = sum(t.score for t in pending_tests)
+            details.append(
+                f"{plural(len(pending_tests), 'test')} ({fmt_points(hidden_earned)} of {fmt_points(pending_points)} "
+                "points) are hidden from students until released; students see the other points only.")
+    if skipped:
+        details.append(f"{plural(len(skipped), 'test')} did not run"
+                       + (" (a `check` run runs the visible tests only)." if result.mode == "check" else "."))
+    complete = not failing and not skipped and not result.internal_error and bool(result.tests) and \
+        (audience == "instructor" or not pending_tests)
+    return ScoreView(fmt_points(earned), fmt_points(max_score), max(0.0, min(100.0, percent)),
+                     fmt_points(pending_points), len(pending_tests), headline, details, complete)
+
+
+def _function_view(name: str, views: list[TestView], result: GradeResult, audience: str) -> FunctionView:
+    tests = [t for t in result.tests if t.function == name]
+    shown = [t for t in tests if visible_to(t, audience)]
+    earned = sum(t.score for t in shown)
+    max_score = sum(t.max_score for t in shown)
+    pending = sum(t.max_score for t in tests if not visible_to(t, audience))
+    mine = [v for v in views if v.function == name]
+    keys = [v.status.key for v in mine if v.status.key != "pending"]
+    if not keys:
+        status = status_view("pending" if mine else "skipped")
+    elif any(k in ("failed", "error", "partial") for k in keys):
+        status = status_view("error" if all(k == "error" for k in keys) else "failed" if earned == 0 and max_score > 0 else "partial")
+    elif all(k == "skipped" for k in keys):
+        status = status_view("skipped")
+    else:
+        status = status_view("passed")
+    return FunctionView(name, function_label(name), fmt_points(earned), fmt_points(max_score),
+                        fmt_points(pending) if pending else "", mine, status)
+
+
+def build_report_view(result: GradeResult, audience: str = "student") -> ReportView:
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
+    files = student_files(result)
+    ordered = sorted(result.tests, key=lambda t: number_key(t.number))
+    views = [test_view(t, audience, files) for t in ordered]
+
+    identity: list[tuple[str, str]] = []
+    info = result.student
+    if info.names:
+        identity.append(("Student" if len(info.names) == 1 else "Students", ", ".join(info.names)))
+    if info.student_ids:
+        identity.append(("Student ID", ", ".join(info.student_ids)))
+    if info.emails and audience == "instructor":
+        identity.append(("Email", ", ".join(info.emails)))
+    if info.submission_id:
+        identity.append(("Submission", info.submission_id))
+    identity = [(k, truncate(v, 300)) for k, v in identity]
+
+    sub = result.submission
+    file_rows = [("word2vec.py", truncate(sub.word2vec, 300) if sub.word2vec else "not found"),
+                 ("sgd.py", truncate(sub.sgd, 300) if sub.sgd else "not found")]
+
+    meta = [("Grader", truncate(result.grader_version, 80)),
+            ("Rubric", f"{truncate(result.rubric_name, 80)} ({truncate(result.rubric_hash, 12)})"),
+            ("Run", "check (visible tests only)" if result.mode == "check" else "full grade"),
+            ("Grading time", fmt_seconds(result.execution_time) if _finite(result.execution_time) else "–")]
+
+    problems = [event_view(e, files) for e in list(sub.problems) + list(result.events)]
+    functions = [_function_view(name, views, result, audience) for name in FUNCTIONS]
+    extra = sorted({t.function for t in result.tests} - set(FUNCTIONS))
+    functions += [_function_view(name, views, result, audience) for name in extra]
+
+    shown = [v for v in views if not v.redacted]
+    speed_tests = [t for t in ordered if t.speed is not None and visible_to(t, audience)]
+    chart = charts.speed_chart([t.speed for t in speed_tests]) if speed_tests else None
+
+    return ReportView(
+        audience=audience,
+        title="word2vec grading report",
+        identity=identity,
+        files=file_rows,
+        meta=meta,
+        score=_score_view(result, views, audience),
+        internal_error=truncate(result.internal_error, 3000) if result.internal_error else "",
+        problems=problems,
+        functions=functions,
+        failing=[v for v in shown if v.failing],
+        gradchecks=[v for v in shown if v.gradcheck is not None],
+        speed=[v for v in shown if v.speed is not None],
+        speed_chart=chart,
+        pending=[v for v in views if v.redacted],
+        tests=views,
+        notes=[truncate(n, 500) for n in sub.notes],
+        isolation_layers=[truncate(x, 60) for x in result.isolation_layers],
+        mode=result.mode,
+    )

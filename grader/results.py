@@ -1,0 +1,252 @@
+"""Plain typed result objects passed between the pipeline stages.
+
+discover → sandbox-run → check → score → report.  Every stage after the
+sandbox works only on these dataclasses; nothing here holds student code
+or live objects produced by it (arrays that came back from a worker were
+copied and validated on receipt).
+
+All objects round-trip through JSON with :func:`to_jsonable` /
+:meth:`GradeResult.from_dict`, which is how batch mode stores results and
+how reports are re-rendered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+FUNCTIONS: tuple[str, ...] = (
+    "sigmoid",
+    "naiveSoftmaxLossAndGradient",
+    "negSamplingLossAndGradient",
+    "skipgram",
+    "sgd",
+)
+"""Graded functions, in handout order (also the tag ``function:<name>``)."""
+
+CHECK_KINDS: tuple[str, ...] = ("correctness", "gradcheck", "stability", "speed", "integration")
+"""Kinds of check (also the tag ``check:<kind>``)."""
+
+VISIBILITIES: tuple[str, ...] = ("visible", "after_due_date", "after_published", "hidden")
+
+
+class Status(str, enum.Enum):
+    """Outcome of one graded test (Gradescope only knows passed/failed)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    PARTIAL = "partial"  # some points, not all; rendered as "failed" for Gradescope
+    ERROR = "error"  # the submission could not be run for this test (crash, timeout, missing function)
+    SKIPPED = "skipped"  # not run (e.g. budget exhausted, or not part of a `check` run)
+
+
+@dataclass
+class SandboxEvent:
+    """Something the sandbox observed while running student code.
+
+    kind: one of ``timeout``, ``crash``, ``exit``, ``output_truncated``, ``memory_limit``,
+    ``cpu_limit``, ``process_limit``, ``file_size_limit``, ``import_error``, ``syntax_error``,
+    ``missing_file``, ``missing_function``, ``bad_signature``, ``suspicious``, ``note``.
+    ``detail`` is plain text controlled partly by the student: always escape it.
+    """
+
+    kind: str
+    message: str
+    detail: str = ""
+    function: Optional[str] = None
+
+
+@dataclass
+class ArraySummary:
+    """A value as shown to a human: shape, dtype and a (possibly truncated) nested list."""
+
+    shape: Optional[list[int]]  # None for a Python scalar
+    dtype: str  # numpy dtype name or Python type name ("float", "NoneType", "tuple", ...)
+    preview: Any  # JSON-able nested lists / number / string, truncated for size
+    truncated: bool = False
+
+
+@dataclass
+class CaseResult:
+    """One input case of a test (one call, or one sgd trajectory)."""
+
+    case_id: str
+    description: str
+    passed: bool
+    message: str = ""  # why it failed, in plain English
+    reproducer: str = ""  # runnable Python snippet (only for visible tests)
+    output_name: str = ""  # which output failed: "loss", "gradCenterVec", "gradOutsideVecs", ...
+    expected: Optional[ArraySummary] = None
+    got: Optional[ArraySummary] = None
+    first_mismatch: Optional[list[int]] = None  # index into the output array
+    max_abs_error: Optional[float] = None
+    error_matrix: Optional[list[list[float]]] = None  # |got-expected| for matrix outputs (downsampled)
+    notes: list[str] = field(default_factory=list)  # accepted-but-noted differences (float32, 0-d array loss...)
+
+
+@dataclass
+class GradcheckDetail:
+    """Worst coordinate of a numerical-vs-analytic gradient comparison."""
+
+    parameter: str  # "centerWordVec", "outsideVectors", "wordVectors"
+    worst_index: list[int]
+    analytic: float
+    numerical: float
+    relative_error: float
+    threshold: float
+
+
+@dataclass
+class SpeedMeasurement:
+    """Timing of one function, measured as kernel CPU seconds per call."""
+
+    function: str
+    size_label: str  # e.g. "V=20000, d=50, K=10"
+    student_seconds: float  # median CPU seconds per call
+    reference_seconds: float
+    ratio: float  # student / reference (median of interleaved ratios)
+    samples: int  # number of interleaved student/reference pairs
+
+
+@dataclass
+class SpeedVerdict:
+    """Speed of one function against the reference plus how it grows with V."""
+
+    function: str
+    measurements: list[SpeedMeasurement]
+    ratio: float  # the ratio the verdict is based on
+    growth_student: Optional[float]  # time(4V)/time(V) for the student
+    growth_reference: Optional[float]
+    loops_over_vocabulary: bool
+    verdict: str  # "fast", "slow", "too_slow", "not_measured"
+    explanation: str
+
+
+@dataclass
+class TestResult:
+    """One graded test: a (function, check) pair or a part of one.  Maps to one Gradescope test."""
+
+    test_id: str  # stable id, e.g. "naiveSoftmaxLossAndGradient.correctness.random"
+    name: str
+    number: str  # Gradescope ordering, "2.1"
+    function: str  # one of FUNCTIONS
+    check: str  # one of CHECK_KINDS
+    score: float
+    max_score: float
+    status: Status
+    visibility: str = "visible"
+    summary: str = ""  # one line, student-facing
+    hint: str = ""  # what this failure pattern usually means
+    cases: list[CaseResult] = field(default_factory=list)
+    gradcheck: Optional[GradcheckDetail] = None
+    speed: Optional[SpeedVerdict] = None
+    events: list[SandboxEvent] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def hidden_from_student(self) -> bool:
+        """True when a student must not see inputs/expected values of this test now."""
+        return self.visibility != "visible"
+
+
+@dataclass
+class StudentInfo:
+    """Who submitted (from Gradescope metadata or a batch export), when known."""
+
+    submission_id: str = ""
+    names: list[str] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    student_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SubmissionFiles:
+    """What discovery found: paths relative to the submission root."""
+
+    root: str
+    word2vec: Optional[str] = None
+    sgd: Optional[str] = None
+    problems: list[SandboxEvent] = field(default_factory=list)  # missing file, notebook, encoding...
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GradeResult:
+    """Everything known about one graded submission."""
+
+    submission: SubmissionFiles
+    tests: list[TestResult]
+    score: float
+    max_score: float
+    execution_time: float  # wall seconds for the whole grade
+    grader_version: str
+    rubric_name: str
+    rubric_hash: str
+    isolation_layers: list[str] = field(default_factory=list)  # e.g. ["rlimits", "process_group", "netns"]
+    events: list[SandboxEvent] = field(default_factory=list)  # submission-level events
+    student: StudentInfo = field(default_factory=StudentInfo)
+    internal_error: Optional[str] = None  # grader-side failure (never student-controlled text only)
+    mode: str = "grade"  # "grade" (all tests) or "check" (visible tests only)
+
+    @property
+    def pending_points(self) -> float:
+        """Points of tests a student cannot see yet (hidden / after_published / after_due_date)."""
+        return sum(t.max_score for t in self.tests if t.hidden_from_student)
+
+    def tests_for(self, function: str) -> list[TestResult]:
+        return [t for t in self.tests if t.function == function]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "GradeResult":
+        """Rebuild from :func:`to_jsonable` output (batch results.jsonl, report re-rendering)."""
+        return _from_dict(cls, data)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert a result dataclass (recursively) into JSON-able dicts/lists."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(x) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, float) and obj != obj:  # NaN is not valid JSON
+        return None
+    return obj
+
+
+def _from_dict(cls: Any, data: Any) -> Any:
+    import typing
+
+    if data is None:
+        return None
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        kwargs[f.name] = _convert(hints[f.name], data[f.name])
+    return cls(**kwargs)
+
+
+def _convert(tp: Any, value: Any) -> Any:
+    import typing
+
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Union:  # Optional[X]
+        inner = [a for a in args if a is not type(None)]
+        return _convert(inner[0], value) if inner else value
+    if origin is list:
+        return [_convert(args[0], v) for v in value] if args else list(value)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp(value)
+    if dataclasses.is_dataclass(tp):
+        return _from_dict(tp, value)
+    return value

@@ -1,0 +1,55 @@
+"""Readable terminal summary of a GradeResult: one line per function, then problems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from grader.results import FUNCTIONS, GradeResult, Status
+
+MARK = {Status.PASSED: "PASS", Status.PARTIAL: "PART", Status.FAILED: "FAIL", Status.ERROR: "ERR ",
+        Status.SKIPPED: "SKIP"}
+
+
+def print_summary(result: GradeResult, *, html_path: Optional[Path] = None, first_failure: bool = True) -> None:
+    """Print the per-function table, sandbox events and (optionally) each function's first failing case."""
+    print(f"w2v-grader {result.grader_version} — {result.mode} of {result.submission.root}")
+    for event in result.events:
+        print(f"  ! {event.message}")
+        if event.detail:
+            print("    " + event.detail.replace("\n", "\n    ")[:600])
+    for note in result.submission.notes:
+        print(f"  note: {note}")
+    for function in FUNCTIONS:
+        tests = result.tests_for(function)
+        if not tests:
+            continue
+        score = sum(t.score for t in tests)
+        total = sum(t.max_score for t in tests)
+        worst = min((t.status for t in tests), key=lambda s: list(MARK).index(s) * -1)
+        status = "PASS" if all(t.status == Status.PASSED for t in tests) else MARK[worst]
+        print(f"  [{status}] {function:<30} {score:5.2f} / {total:5.2f}")
+        if first_failure:
+            _print_first_failure(tests)
+    pending = result.pending_points
+    print(f"  Total: {result.score:.2f} / {result.max_score:.2f}"
+          + (f" ({pending:.2f} points in tests shown only after grades are published)" if pending else ""))
+    if result.internal_error:
+        print("  The grader failed internally; this is not your fault. Details:\n" + result.internal_error)
+    if html_path:
+        print(f"  Report: {html_path}")
+
+
+def _print_first_failure(tests) -> None:
+    for test in tests:
+        if test.status == Status.PASSED:
+            continue
+        print(f"      ✗ {test.name}: {test.summary[:300]}")
+        if test.hidden_from_student:
+            continue
+        case = next((c for c in test.cases if not c.passed), None)
+        if case and case.expected is not None and case.got is not None:
+            print(f"        case: {case.description}")
+            print(f"        expected {case.output_name}: {str(case.expected.preview)[:160]}")
+            print(f"        got      {case.output_name}: {str(case.got.preview)[:160]}")
+        return

@@ -1,0 +1,441 @@
+"""Sandbox worker: imports student modules and runs the calls of one job.
+
+Runs INSIDE the sandbox, next to untrusted code, so nothing it reports is
+trusted: it only executes calls and writes raw outputs (``out/<id>.npz``
+with numeric arrays, ``out/<id>.json`` with plain metadata).  The parent
+re-validates everything and computes verdicts itself; expected values and
+the reference never reach this process.
+
+Protocol on the control fd (``W2V_CONTROL_FD``), one line each:
+``hello <pid>``, ``start <id>``, ``done <id>``, ``tick <id>`` (heartbeat
+during long operations), ``tstart <id>`` / ``tdone <id>`` around timed
+repetitions (the parent samples the kernel's CPU counters at those moments),
+``bye``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.abc
+import importlib.util
+import io
+import json
+import os
+import random
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# Keep private references before student code can monkeypatch anything.
+_savez = np.savez
+_asarray = np.asarray
+_array = np.array
+_isfinite = np.isfinite
+_sleep = time.sleep
+_json_dump = json.dump
+_write = os.write
+_getstate = random.getstate
+_setstate = random.setstate
+_np_get_state = np.random.get_state
+_np_set_state = np.random.set_state
+
+try:  # support lives next to this file inside the sandbox (package w2v_worker)
+    from . import support
+except ImportError:  # pragma: no cover - when run as a script
+    import support  # type: ignore[no-redef]
+
+SUPPORT_PACKAGE_NAMES = ("utils.utils", "utils.gradcheck", "utils.treebank", "utils")
+MAX_REPR = 300
+
+
+class Control:
+    """Line-oriented writer to the control fd (silently disabled when absent)."""
+
+    def __init__(self) -> None:
+        fd = os.environ.pop("W2V_CONTROL_FD", None)
+        self.fd = int(fd) if fd else None
+
+    def send(self, line: str) -> None:
+        if self.fd is None:
+            return
+        with contextlib.suppress(OSError):
+            _write(self.fd, (line.replace("\n", " ") + "\n").encode())
+
+
+CONTROL = Control()
+
+
+class PrefixedUtilsFinder(importlib.abc.MetaPathFinder):
+    """Resolve ``a2.utils.utils`` / ``CS224n.a2.utils.gradcheck`` to the provided ``utils`` package.
+
+    ``prefixes`` are the folder prefixes found statically in the student's imports
+    (e.g. ``["a2", "CS224n.a2"]``); each prefix and its parents become empty
+    packages, and ``<prefix>.utils[.x]`` become aliases of ``utils[.x]``.
+    """
+
+    def __init__(self, prefixes: list[str]) -> None:
+        self.prefixes = set()
+        for prefix in prefixes:
+            parts = prefix.split(".")
+            self.prefixes.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+        self.aliased: list[str] = []
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in self.prefixes:
+            spec = importlib.util.spec_from_loader(fullname, EmptyPackageLoader(), is_package=True)
+            return spec
+        head, sep, tail = fullname.partition(".utils")
+        if not sep or head not in self.prefixes:
+            return None
+        target_name = "utils" + tail
+        if target_name not in SUPPORT_PACKAGE_NAMES:
+            return None
+        self.aliased.append(fullname)
+        return importlib.util.spec_from_loader(fullname, AliasLoader(target_name))
+
+
+class EmptyPackageLoader(importlib.abc.Loader):
+    """Creates an empty package (a folder prefix such as ``a2``)."""
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        module.__path__ = []
+
+
+class AliasLoader(importlib.abc.Loader):
+    """Loads a module as an alias of an already importable one."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def create_module(self, spec):
+        return importlib.import_module(self.target)
+
+    def exec_module(self, module):
+        return None
+
+
+def _trim_traceback(exc: BaseException, student_dir: str) -> str:
+    """The traceback restricted to frames in the student's files."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(student_dir)]
+    lines = ["Traceback (your code only):"]
+    for frame in frames[-8:]:
+        lines.append(f'  File "{os.path.basename(frame.filename)}", line {frame.lineno}, in {frame.name}')
+        if frame.line:
+            lines.append(f"    {frame.line}")
+    lines.append(f"{type(exc).__name__}: {_short(str(exc), 600)}")
+    return "\n".join(lines)
+
+
+def _short(text: str, limit: int = MAX_REPR) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _describe_exception(exc: BaseException, student_dir: str) -> dict[str, Any]:
+    return {"type": type(exc).__name__, "message": _short(str(exc), 600),
+            "traceback": _trim_traceback(exc, student_dir)}
+
+
+def _encode_value(value: Any, key: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Describe one returned value; numeric content goes to ``arrays[key]`` (copied)."""
+    info: dict[str, Any] = {"key": key, "type": type(value).__name__}
+    if isinstance(value, np.ndarray) or isinstance(value, np.generic):
+        arr = _array(value, copy=True)
+        info.update(kind="ndarray" if isinstance(value, np.ndarray) else "numpy_scalar",
+                    dtype=str(arr.dtype), shape=list(arr.shape))
+        if arr.dtype.kind in "biufc":
+            arrays[key] = arr
+        else:
+            info["unsupported"] = True
+    elif isinstance(value, (bool, int, float)):
+        info.update(kind="python_scalar", dtype=type(value).__name__, shape=[])
+        arrays[key] = _asarray(value, dtype=np.float64)
+    elif isinstance(value, (list, tuple)):
+        info.update(kind="sequence", length=len(value))
+        try:
+            arr = _asarray(value, dtype=np.float64)
+            arrays[key] = arr
+            info.update(dtype="float64", shape=list(arr.shape))
+        except Exception:  # noqa: BLE001 - ragged or non-numeric
+            info["unsupported"] = True
+    else:
+        info.update(kind="other", repr=_short(repr(value)))
+    return info
+
+
+def _encode_result(result: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    if isinstance(result, tuple):
+        items = [_encode_value(v, f"r{i}", arrays) for i, v in enumerate(result)]
+        return {"result_kind": "tuple", "items": items}
+    return {"result_kind": "single", "items": [_encode_value(result, "r0", arrays)]}
+
+
+class Worker:
+    """Executes one job description (see module docstring)."""
+
+    def __init__(self, job: dict[str, Any], workdir: Path, *, inputs: dict[str, np.ndarray] | None = None,
+                 modules: dict[str, Any] | None = None) -> None:
+        """``inputs``/``modules`` given: in-process use by the trusted parent (reference modules)."""
+        self.job = job
+        self.workdir = workdir
+        self.out_dir = workdir / job.get("out_dir", "out")
+        self.student_dir = str((workdir / job.get("student_dir", "student")).resolve())
+        if inputs is None:
+            inputs = dict(np.load(workdir / job["arrays"], allow_pickle=False)) if job.get("arrays") else {}
+        self.inputs = inputs
+        self.modules: dict[str, Any] = dict(modules or {})
+        self.finder = PrefixedUtilsFinder(job.get("utils_prefixes", []))
+        self._restore: list[tuple[Any, str, Any]] = []
+
+    # -- setup ---------------------------------------------------------------------------------
+    def import_modules(self) -> None:
+        self.out_dir.mkdir(exist_ok=True)
+        sys.path.insert(0, self.student_dir)
+        sys.meta_path.append(self.finder)
+        for name in self.job.get("modules", []):
+            call_id = f"import.{name}"
+            CONTROL.send(f"start {call_id}")
+            meta: dict[str, Any] = {"id": call_id, "status": "ok"}
+            stdout = io.StringIO()
+            try:
+                with contextlib.redirect_stdout(stdout):
+                    self.modules[name] = importlib.import_module(name)
+            except BaseException as exc:  # noqa: BLE001 - anything the student raises
+                meta.update(status="exception", exception=_describe_exception(exc, self.student_dir))
+            meta["stdout"] = _short(stdout.getvalue(), 4000)
+            meta["aliased_imports"] = sorted(set(self.finder.aliased))
+            self._write(call_id, meta, {})
+            CONTROL.send(f"done {call_id}")
+
+    # -- argument building ---------------------------------------------------------------------
+    def build_arg(self, spec: Any) -> Any:
+        if not isinstance(spec, dict):
+            return spec
+        if "array" in spec:
+            return _array(self.inputs[spec["array"]], copy=True)
+        if "value" in spec:
+            return spec["value"]
+        if "scripted_dataset" in spec:
+            return support.ScriptedDataset(spec["scripted_dataset"])
+        if "dummy_dataset" in spec:
+            return support.DummyContextDataset()
+        if "fn" in spec:
+            return self.resolve_function(spec["fn"])
+        if "random" in spec:  # large inputs for timing, generated here instead of shipped
+            r = spec["random"]
+            rng = np.random.default_rng(int(r["seed"]))
+            if r.get("integers"):
+                return [int(i) for i in rng.integers(int(r.get("low", 0)), int(r["high"]), int(r["integers"]))]
+            return rng.standard_normal(tuple(r["shape"])) * float(r.get("scale", 1.0))
+        if "random_dataset" in spec:
+            r = spec["random_dataset"]
+            rng = np.random.default_rng(int(r["seed"]))
+            return support.ScriptedDataset([int(i) for i in rng.integers(1, int(r["high"]), int(r["length"]))])
+        raise ValueError(f"unknown argument spec {spec!r}")
+
+    def resolve_function(self, name: str):
+        origin, _, attr = name.partition(":")
+        if origin == "support":
+            return getattr(support, attr)
+        module = self.modules.get(origin)
+        if module is None:
+            raise LookupError(f"module {origin} was not imported")
+        return getattr(module, attr)
+
+    def prepare(self, call: dict[str, Any]):
+        """The function to call, after injecting support functions into its module (undone after the call)."""
+        module = self.modules[call["module"]]
+        function = getattr(module, call["function"])
+        for name, source in call.get("inject", {}).items():
+            self._restore.append((module, name, getattr(module, name, None)))
+            setattr(module, name, self.resolve_function(source))
+        return function
+
+    # -- operations ----------------------------------------------------------------------------
+    def run_call(self, call: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        function = self.prepare(call)
+        args = [self.build_arg(a) for a in call.get("args", [])]
+        kwargs = {k: self.build_arg(v) for k, v in call.get("kwargs", {}).items()}
+        originals = {i: _array(a, copy=True) for i, a in enumerate(args) if isinstance(a, np.ndarray)}
+        self.seed(call)
+        result = function(*args, **kwargs)
+        arrays: dict[str, np.ndarray] = {}
+        meta = _encode_result(result, arrays)
+        meta["mutated"] = [i for i, before in originals.items()
+                           if args[i].shape != before.shape or not np.array_equal(args[i], before, equal_nan=True)]
+        return meta, arrays
+
+    def seed(self, call: dict[str, Any]) -> None:
+        if "seed" in call:
+            random.seed(call["seed"])
+            np.random.seed(call["seed"])
+
+    def run_gradcheck(self, call: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Loss at x0 ± h e_i for every coordinate, and the analytic gradient at x0."""
+        function = self.prepare(call)
+        h = float(call.get("h", 1e-4))
+        wrt = int(call["wrt"])
+        out_index = int(call["output"])
+        x0 = _array(self.inputs[call["args"][wrt]["array"]], dtype=np.float64, copy=True)
+        self.seed(call)
+        py_state, np_state = _getstate(), _np_get_state()
+
+        def evaluate(x):
+            _setstate(py_state)
+            _np_set_state(np_state)
+            args = [self.build_arg(a) for a in call["args"]]
+            args[wrt] = x
+            return function(*args)
+
+        first = evaluate(x0.copy())
+        loss0 = float(_asarray(first[0], dtype=np.float64).reshape(-1)[0])
+        grad = _array(_asarray(first[out_index], dtype=np.float64), copy=True)
+        plus = np.empty(x0.size)
+        minus = np.empty(x0.size)
+        for i in range(x0.size):
+            x = x0.copy().reshape(-1)
+            x[i] += h
+            plus[i] = float(_asarray(evaluate(x.reshape(x0.shape))[0], dtype=np.float64).reshape(-1)[0])
+            x[i] -= 2 * h
+            minus[i] = float(_asarray(evaluate(x.reshape(x0.shape))[0], dtype=np.float64).reshape(-1)[0])
+            if i % 16 == 0:
+                CONTROL.send(f"tick {call['id']}")
+        meta = {"loss0": loss0, "grad_shape": list(grad.shape), "x_shape": list(x0.shape)}
+        return meta, {"plus": plus, "minus": minus, "grad": grad}
+
+    def run_wrapper_gradcheck(self, call: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Gradient check of skipgram through the starter's SGD wrapper with a given loss."""
+        skipgram = self.prepare(call)
+        loss_fn = self.resolve_function(call["loss"])
+        word2ind = call["word2ind"]
+        x0 = _array(self.inputs[call["vectors"]], dtype=np.float64, copy=True)
+        h = float(call.get("h", 1e-4))
+        self.seed(call)
+        py_state, np_state = _getstate(), _np_get_state()
+        dataset = support.DummyContextDataset()
+
+        def evaluate(x):
+            _setstate(py_state)
+            _np_set_state(np_state)
+            return support.sgd_wrapper(skipgram, word2ind, x, dataset, int(call["window"]), loss_fn)
+
+        loss0, grad = evaluate(x0.copy())
+        plus = np.empty(x0.size)
+        minus = np.empty(x0.size)
+        for i in range(x0.size):
+            x = x0.copy().reshape(-1)
+            x[i] += h
+            plus[i] = float(evaluate(x.reshape(x0.shape))[0])
+            x[i] -= 2 * h
+            minus[i] = float(evaluate(x.reshape(x0.shape))[0])
+            CONTROL.send(f"tick {call['id']}")
+        return {"loss0": float(loss0)}, {"plus": plus, "minus": minus, "grad": _asarray(grad, dtype=np.float64)}
+
+    def run_speed(self, call: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """``reps`` calls between ``tstart``/``tdone`` markers; the parent reads CPU time there.
+
+        With ``calibrate`` (reference worker only) ``reps`` is first grown until the calls
+        take that many CPU seconds; the count is reported back.
+        """
+        function = self.prepare(call)
+        args = [self.build_arg(a) for a in call.get("args", [])]
+        gap = float(call.get("gap", 0.02))
+        self.seed(call)
+        function(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])  # warm-up, not measured
+        reps = int(call.get("reps", 1))
+        if call.get("calibrate"):
+            reps = self._calibrate(function, args, float(call["calibrate"]))
+        _sleep(gap)
+        CONTROL.send(f"tstart {call['id']}")
+        _sleep(gap)
+        for _ in range(reps):
+            result = function(*args)
+            for item in result if isinstance(result, tuple) else (result,):
+                _asarray(item)
+        _sleep(gap)
+        CONTROL.send(f"tdone {call['id']}")
+        _sleep(gap)
+        return {"reps": reps}, {}
+
+    @staticmethod
+    def _calibrate(function, args, target: float) -> int:
+        reps = 1
+        while True:
+            start = time.process_time()
+            for _ in range(reps):
+                function(*args)
+            if time.process_time() - start >= target or reps >= 1 << 16:
+                return max(1, int(reps * target / max(time.process_time() - start, 1e-9)) + 1)
+            reps *= 4
+
+    def run_sgd(self, call: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """One sgd probe variant (see :mod:`sgd_probe`); files go to a per-call folder."""
+        try:
+            from . import sgd_probe
+        except ImportError:  # pragma: no cover
+            import sgd_probe  # type: ignore[no-redef]
+
+        module = self.modules[call["module"]]
+        return sgd_probe.run_variant(module, call, self.inputs, self.workdir, self.modules)
+
+    OPS = {"call": run_call, "gradcheck": run_gradcheck, "wrapper_gradcheck": run_wrapper_gradcheck,
+           "speed": run_speed, "sgd": run_sgd}
+
+    # -- main loop -----------------------------------------------------------------------------
+    def execute(self, call: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Run one call; exceptions (even SystemExit) become metadata, never propagate."""
+        meta: dict[str, Any] = {"id": call["id"], "status": "ok"}
+        arrays: dict[str, np.ndarray] = {}
+        stdout = io.StringIO()
+        try:
+            if call["module"] not in self.modules:
+                raise LookupError(f"module {call['module']} is not available")
+            with contextlib.redirect_stdout(stdout):
+                extra, arrays = self.OPS[call["op"]](self, call)
+            meta.update(extra)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt included
+            meta.update(status="exception", exception=_describe_exception(exc, self.student_dir))
+        finally:
+            while self._restore:
+                module, name, old = self._restore.pop()
+                setattr(module, name, old)
+        meta["stdout"] = _short(stdout.getvalue(), int(call.get("stdout_limit", 4000)))
+        return meta, arrays
+
+    def run(self) -> None:
+        self.out_dir.mkdir(exist_ok=True)
+        self.import_modules()
+        for call in self.job["calls"]:
+            CONTROL.send(f"start {call['id']}")
+            meta, arrays = self.execute(call)
+            self._write(call["id"], meta, arrays)
+            CONTROL.send(f"done {call['id']}")
+        CONTROL.send("bye")
+
+    def _write(self, call_id: str, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in call_id)
+        if arrays:
+            _savez(self.out_dir / f"{safe}.npz", **arrays)
+        with open(self.out_dir / f"{safe}.json", "w", encoding="utf-8") as handle:
+            _json_dump(meta, handle, default=str)
+
+
+def main(argv: list[str]) -> int:
+    workdir = Path(argv[1]).resolve() if len(argv) > 1 else Path.cwd()
+    job = json.loads((workdir / "job.json").read_text(encoding="utf-8"))
+    os.chdir(workdir / job.get("cwd", "."))
+    CONTROL.send(f"hello {os.getpid()}")
+    Worker(job, workdir).run()
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,744 @@
+"""Typed numeric evaluation of an answer tree at a :class:`HandoutPoint`.
+
+Every symbol gets its handout meaning and shape:
+
+=================  ==========================================================
+``U``              d×|V| matrix, outside vectors as **columns** (``row_convention``
+                   evaluates it as the |V|×d matrix with words as rows instead)
+``u_X``, ``v_c``   d×1 columns (``X`` = ``o``, ``w``, ``w_s``, ``k`` … see below)
+``y``, ``ŷ``       |V|×1 columns (one-hot at ``o``; ``softmax(Uᵀv_c)``)
+``y_X``, ``ŷ_X``   scalars
+``σ``, ``exp``,    element-wise functions; ``σ'`` is ``σ(1−σ)``
+``log``
+``𝟏``              ones vector, length from its context
+``x``, ``α``       the scalars of parts f and g
+``∂J(v_c,w_{t+j},U)/∂U`` …  the per-term reference gradient (naive softmax)
+=================  ==========================================================
+
+Products are matrix products in written order (a 1×1 result is a scalar);
+adding or multiplying incompatible shapes raises :class:`ShapeError`.  Since
+``d``, ``|V|`` and ``K`` are pairwise different in every draw, a product that
+only type-checks "by accident" cannot occur.
+
+Indices: a sum binds its variable to the vocabulary (``Σ_w``, ``Σ_{w∈Vocab}``,
+upper bound ``|V|``), to the K negative samples (upper bound ``K`` or the
+part's default) or to the window (``-m ≤ j ≤ m, j ≠ 0``).  ``w_k`` is the word
+of sample ``k``; ``u_k`` with ``k`` a sample index is ``u_{w_k}``.  Free indices
+(``w`` in part d, ``s`` in part h) are bound by the caller per case.
+
+Whatever has no meaning here (unknown symbol, ``J`` itself, a set, a
+condition that cannot be decided) raises :class:`UnknownSymbol` or
+:class:`Unsupported`, which the verdict ladder turns into NEEDS_HUMAN.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Union
+
+import numpy as np
+
+from grader.written.parse import (
+    Add, And, Call, Cases, Deriv, Div, Dots, FnApp, Had, Iverson, Matrix, Mul, Neg, Num, Ones, Pow, Rel,
+    SetLit, Sum, Sym, T, Text, Zero, transform,
+)
+
+
+class EvalError(Exception):
+    """Base class: the expression has no value at this point."""
+
+
+class ShapeError(EvalError):
+    """The expression is ill-typed (incompatible shapes)."""
+
+
+class UnknownSymbol(EvalError):
+    """A symbol or index with no meaning in this part."""
+
+
+class Unsupported(EvalError):
+    """A construct the evaluator does not handle (routes to a human)."""
+
+
+class Lit(float):
+    """A number literal (may be broadcast when added to a vector: ``1 - σ(…)``)."""
+
+
+@dataclass(frozen=True)
+class OnesVal:
+    """The ones vector 𝟏 with unknown length; ``row`` after a transpose."""
+
+    row: bool = False
+
+
+@dataclass(frozen=True)
+class ZeroVal:
+    """A literal zero: equal to a zero of any shape."""
+
+
+ZERO = ZeroVal()
+Value = Union[float, np.ndarray, OnesVal, ZeroVal]
+
+
+@dataclass(frozen=True)
+class IndexVal:
+    """Value of an index variable: ``kind`` ∈ word / neg (sample position) / win (window position)."""
+
+    kind: str
+    word: int
+    pos: int = 0
+    offset: int = 0
+
+
+@dataclass
+class Context:
+    """Everything the evaluator needs for one (draw, case).
+
+    ``point`` is a :class:`reference.derivations.HandoutPoint`; ``family`` is
+    'naive', 'neg', 'skip' or 'scalar' (default domain of unbounded sums);
+    ``free`` binds the part's free indices; ``reference(part, **changes)``
+    returns the reference gradient at the point with fields replaced (used for
+    ∂J(…)/∂U symbols in parts e and j); ``notes`` collects interpretation
+    choices worth telling the TA.
+    """
+
+    point: object
+    family: str
+    free: dict = field(default_factory=dict)
+    row_convention: bool = False
+    reference: Optional[Callable[..., np.ndarray]] = None
+    forbid: frozenset = frozenset()  # constructs that would make the answer circular ('dsigma', 'f')
+    notes: set = field(default_factory=set)
+
+    @property
+    def dims(self) -> dict[int, str]:
+        p = self.point
+        return {p.d: "d", p.V: "|V|", p.K: "K"}
+
+
+# --------------------------------------------------------------------------- shapes and arithmetic
+
+
+def shape_name(value: Value, ctx: Context) -> str:
+    """Human description of a value's type, e.g. ``(d×|V|)`` or ``scalar``."""
+    if isinstance(value, np.ndarray):
+        return "(" + "×".join(ctx.dims.get(n, "1" if n == 1 else str(n)) for n in value.shape) + ")"
+    if isinstance(value, OnesVal):
+        return "𝟏ᵀ" if value.row else "𝟏"
+    return "scalar"
+
+
+def _is_scalar(v: Value) -> bool:
+    return isinstance(v, (float, int, ZeroVal))
+
+
+def _scalar(v: Value) -> float:
+    return 0.0 if isinstance(v, ZeroVal) else float(v)
+
+
+def _squeeze(a: np.ndarray) -> Value:
+    return float(a[0, 0]) if a.shape == (1, 1) else a
+
+
+def _ones_like_for(ones: OnesVal, other: np.ndarray, as_left: bool) -> np.ndarray:
+    """Materialise 𝟏 so that ``ones @ other`` (as_left) or ``other @ ones`` is defined."""
+    if ones.row:
+        if as_left:
+            return np.ones((1, other.shape[0]))
+        raise ShapeError("cannot infer the length of 𝟏ᵀ on the right of a product")
+    if not as_left:
+        return np.ones((other.shape[1], 1))
+    raise ShapeError("cannot infer the length of 𝟏 on the left of a product")
+
+
+def matmul(a: Value, b: Value, ctx: Context) -> Value:
+    """Written-order product: scalar scaling or a matrix product (1×1 → scalar)."""
+    if isinstance(a, ZeroVal) or isinstance(b, ZeroVal):
+        return ZERO
+    if _is_scalar(a) and _is_scalar(b):
+        return _scalar(a) * _scalar(b)
+    if isinstance(a, OnesVal) and isinstance(b, np.ndarray):
+        a = _ones_like_for(a, b, True)
+    if isinstance(b, OnesVal) and isinstance(a, np.ndarray):
+        b = _ones_like_for(b, a, False)
+    if isinstance(a, OnesVal) or isinstance(b, OnesVal):
+        raise Unsupported("𝟏 used with a scalar: its length is unknown")
+    if _is_scalar(a):
+        return _scalar(a) * b
+    if _is_scalar(b):
+        return a * _scalar(b)
+    if a.shape[1] != b.shape[0]:
+        raise ShapeError(f"product {shape_name(a, ctx)}·{shape_name(b, ctx)} is undefined")
+    return _squeeze(a @ b)
+
+
+def add(a: Value, b: Value, ctx: Context) -> Value:
+    """Sum of two values of the same shape (a literal number broadcasts over a vector)."""
+    if isinstance(a, ZeroVal):
+        return b
+    if isinstance(b, ZeroVal):
+        return a
+    if isinstance(a, OnesVal) and isinstance(b, np.ndarray):
+        a = np.ones(b.shape)
+    if isinstance(b, OnesVal) and isinstance(a, np.ndarray):
+        b = np.ones(a.shape)
+    if isinstance(a, OnesVal) or isinstance(b, OnesVal):
+        raise Unsupported("𝟏 added to a scalar")
+    if _is_scalar(a) and _is_scalar(b):
+        return _scalar(a) + _scalar(b)
+    if _is_scalar(a) or _is_scalar(b):
+        lit = a if _is_scalar(a) else b
+        if isinstance(lit, Lit):
+            return _scalar(a) + b if _is_scalar(a) else a + _scalar(b)
+        arr = b if _is_scalar(a) else a
+        raise ShapeError(f"sum of a scalar and a {shape_name(arr, ctx)} matrix")
+    if a.shape != b.shape:
+        raise ShapeError(f"sum {shape_name(a, ctx)} + {shape_name(b, ctx)} is undefined")
+    return a + b
+
+
+def negate(a: Value) -> Value:
+    if isinstance(a, (ZeroVal,)):
+        return a
+    if isinstance(a, OnesVal):
+        raise Unsupported("−𝟏 with unknown length")
+    return -a
+
+
+def hadamard(a: Value, b: Value, ctx: Context) -> Value:
+    """Element-wise product (𝟏 takes the other operand's shape; a scalar scales)."""
+    if isinstance(a, ZeroVal) or isinstance(b, ZeroVal):
+        return ZERO
+    if isinstance(a, OnesVal) and isinstance(b, np.ndarray):
+        return b.copy()
+    if isinstance(b, OnesVal) and isinstance(a, np.ndarray):
+        return a.copy()
+    if isinstance(a, OnesVal) or isinstance(b, OnesVal):
+        raise Unsupported("𝟏∘scalar")
+    if _is_scalar(a) or _is_scalar(b):
+        return matmul(a, b, ctx)
+    if a.shape != b.shape:
+        raise ShapeError(f"element-wise product {shape_name(a, ctx)}∘{shape_name(b, ctx)} is undefined")
+    return a * b
+
+
+def transpose(a: Value) -> Value:
+    if isinstance(a, np.ndarray):
+        return a.T
+    if isinstance(a, OnesVal):
+        return OnesVal(not a.row)
+    return a
+
+
+def divide(a: Value, b: Value, ctx: Context) -> Value:
+    if not _is_scalar(b):
+        raise ShapeError(f"division by a {shape_name(b, ctx)} matrix")
+    den = _scalar(b)
+    if den == 0:
+        raise Unsupported("division by zero at the evaluation point")
+    if isinstance(a, ZeroVal):
+        return ZERO
+    if isinstance(a, OnesVal):
+        raise Unsupported("𝟏 / scalar")
+    return a / den if isinstance(a, np.ndarray) else _scalar(a) / den
+
+
+def _elementwise(fn: Callable[[np.ndarray], np.ndarray], a: Value) -> Value:
+    if isinstance(a, OnesVal):
+        raise Unsupported("function of 𝟏")
+    if isinstance(a, np.ndarray):
+        return fn(a)
+    return float(fn(np.array(_scalar(a))))
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+# --------------------------------------------------------------------------- evaluator
+
+
+def column(vec: np.ndarray) -> np.ndarray:
+    """A 1-D array as a column; 2-D arrays unchanged."""
+    vec = np.asarray(vec, float)
+    return vec.reshape(-1, 1) if vec.ndim == 1 else vec
+
+
+class Evaluator:
+    """Evaluate one tree under a :class:`Context` (``env`` holds bound sum variables)."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        p = ctx.point
+        self.p = p
+        scores = p.U.T @ p.v_c
+        e = np.exp(scores - scores.max())
+        self.yhat = column(e / e.sum())
+        self.y = np.zeros((p.V, 1))
+        self.y[p.o, 0] = 1.0
+
+    def value(self, node, env: Optional[dict] = None) -> Value:
+        method = getattr(self, "ev_" + type(node).__name__, None)
+        if method is None:
+            raise Unsupported(f"cannot evaluate {type(node).__name__.lower()} here")
+        return method(node, env or {})
+
+    # -- leaves
+    def ev_Num(self, node: Num, env: dict) -> Value:
+        return Lit(node.value)
+
+    def ev_Zero(self, node: Zero, env: dict) -> Value:
+        return ZERO
+
+    def ev_Ones(self, node: Ones, env: dict) -> Value:
+        return OnesVal()
+
+    def ev_Sym(self, node: Sym, env: dict) -> Value:
+        name, sub = node.name, node.sub
+        p = self.p
+        if sub is None:
+            return self._plain_symbol(name, env)
+        if name == "u":
+            return column(p.U[:, self.word(sub, env)])
+        if name == "v":
+            return column(p.Vc[:, self.word(sub, env)])
+        if name == "y":
+            return float(self.y[self.word(sub, env), 0])
+        if name == "yhat":
+            return float(self.yhat[self.word(sub, env), 0])
+        raise UnknownSymbol(f"unknown symbol {name} with a subscript")
+
+    def _plain_symbol(self, name: str, env: dict) -> Value:
+        ctx = self.ctx
+        if name == "U":
+            return self.p.U.T.copy() if ctx.row_convention else self.p.U.copy()
+        if name == "y":
+            return self.y.copy()
+        if name == "yhat":
+            return self.yhat.copy()
+        if ctx.family == "scalar" and name == "x":
+            return float(self.p.x)
+        if ctx.family == "scalar" and name == "alpha":
+            return float(self.p.alpha)
+        if name in env or name in ctx.free:
+            raise Unsupported(f"index {name} used as a number")
+        if name.startswith("hat:"):
+            raise UnknownSymbol(f"unknown symbol {name[4:]}̂")
+        raise UnknownSymbol(f"unknown symbol {name}")
+
+    # -- indices
+    def index(self, node, env: dict) -> IndexVal:
+        """The :class:`IndexVal` of an index expression (``o``, ``w``, ``w_s``, ``k``, ``w_{t+j}``, ``3``)."""
+        p, ctx = self.p, self.ctx
+        if isinstance(node, Sym) and node.sub is None:
+            name = node.name
+            if name in env:
+                return env[name]
+            if name in ctx.free:
+                return ctx.free[name]
+            if name == "o":
+                return IndexVal("word", p.o)
+            if name == "c":
+                return IndexVal("word", p.c)
+            raise UnknownSymbol(f"index {name} is not bound (which word is it?)")
+        if isinstance(node, Sym) and node.name == "w":
+            inner = self._window_offset(node.sub, env)
+            if inner is not None:
+                return inner
+            iv = self.index(node.sub, env)
+            return IndexVal("word", iv.word)
+        if isinstance(node, (Num, Zero)):
+            n = 0 if isinstance(node, Zero) else int(node.value)
+            if n == 0:
+                ctx.notes.add("read the subscript 0 as o")
+                return IndexVal("word", p.o)
+            if n != node.value or not 1 <= n <= p.V:
+                raise Unsupported(f"word number {node.value:g} outside the vocabulary")
+            return IndexVal("word", n - 1)
+        raise Unsupported("index expression not understood")
+
+    def _window_offset(self, sub, env: dict) -> Optional[IndexVal]:
+        """``w_{t+j}`` with ``j`` bound to a window position."""
+        if isinstance(sub, Add) and sub.left == Sym("t") and isinstance(sub.right, Sym):
+            iv = self.index(sub.right, env)
+            if iv.kind != "win":
+                raise Unsupported("w_{t+j} outside a sum over the window")
+            return IndexVal("word", iv.word)
+        return None
+
+    def word(self, sub, env: dict) -> int:
+        return self.index(sub, env).word
+
+    # -- operators
+    def ev_Neg(self, node: Neg, env: dict) -> Value:
+        return negate(self.value(node.arg, env))
+
+    def ev_Add(self, node: Add, env: dict) -> Value:
+        return add(self.value(node.left, env), self.value(node.right, env), self.ctx)
+
+    def ev_Mul(self, node: Mul, env: dict) -> Value:
+        return matmul(self.value(node.left, env), self.value(node.right, env), self.ctx)
+
+    def ev_Had(self, node: Had, env: dict) -> Value:
+        return hadamard(self.value(node.left, env), self.value(node.right, env), self.ctx)
+
+    def ev_Div(self, node: Div, env: dict) -> Value:
+        return divide(self.value(node.num, env), self.value(node.den, env), self.ctx)
+
+    def ev_T(self, node: T, env: dict) -> Value:
+        return transpose(self.value(node.arg, env))
+
+    def ev_Pow(self, node: Pow, env: dict) -> Value:
+        base = self.value(node.base, env)
+        expo = self.value(node.exponent, env)
+        if not (_is_scalar(base) and _is_scalar(expo)):
+            raise ShapeError(f"power of a {shape_name(base, self.ctx)} matrix")
+        b, e = _scalar(base), _scalar(expo)
+        if b < 0 and e != int(e):
+            raise Unsupported("fractional power of a negative number")
+        if b == 0 and e < 0:
+            raise Unsupported("division by zero at the evaluation point")
+        return b**e
+
+    def ev_Call(self, node: Call, env: dict) -> Value:
+        fn = node.fn
+        if fn in self.ctx.forbid:
+            raise Unsupported("the answer is written with the function it should differentiate")
+        args = [self.value(a, env) for a in node.args]
+        if fn == "sigma":
+            return _elementwise(sigmoid, args[0])
+        if fn == "dsigma":
+            return _elementwise(lambda z: sigmoid(z) * (1 - sigmoid(z)), args[0])
+        if fn == "exp":
+            return _elementwise(np.exp, args[0])
+        if fn == "log":
+            return _elementwise(np.log, args[0])
+        if fn in ("max", "min"):
+            if not all(_is_scalar(a) for a in args):
+                raise Unsupported(f"{fn} of vectors")
+            vals = [_scalar(a) for a in args]
+            return max(vals) if fn == "max" else min(vals)
+        if fn == "abs":
+            if not _is_scalar(args[0]):
+                raise Unsupported("|·| of a vector")
+            return abs(_scalar(args[0]))
+        raise Unsupported(f"function {fn}")
+
+    def ev_FnApp(self, node: FnApp, env: dict) -> Value:
+        head = node.head.name
+        if head == "P" and node.args and isinstance(node.args[0], Text):
+            m = re.match(r"O\s*=\s*([A-Za-z])\s*\|\s*C\s*=\s*c$", node.args[0].text)
+            if m:
+                return float(self.yhat[self.word(Sym(m.group(1)), env), 0])
+        raise Unsupported(f"the answer uses {head}(…) itself")
+
+    def ev_Iverson(self, node: Iverson, env: dict) -> Value:
+        return 1.0 if self.condition(node.cond, env) else 0.0
+
+    def ev_Cases(self, node: Cases, env: dict) -> Value:
+        for value, cond in node.pieces:
+            if cond is None or isinstance(cond, Text) or self.condition(cond, env):
+                return self.value(value, env)
+        raise Unsupported("no case of the cases applies")
+
+    def ev_Sum(self, node: Sum, env: dict) -> Value:
+        var, domain, conds = self.sum_spec(node, env)
+        total: Value = ZERO
+        for iv in domain:
+            inner = dict(env)
+            inner[var] = iv
+            if all(self.condition(c, inner) for c in conds):
+                total = add(total, self.value(node.body, inner), self.ctx)
+        return total
+
+    def ev_Matrix(self, node: Matrix, env: dict) -> Value:
+        rows = [list(r) for r in node.rows]
+        if len(rows) > 1 and all(len(r) == 1 for r in rows):
+            cells = self.expand([r[0] for r in rows], env)
+            blocks = [[self._block(c, e)] for c, e in cells]
+        else:
+            blocks = [[self._block(c, e) for c, e in self.expand(r, env)] for r in rows]
+        try:
+            return _squeeze(np.vstack([np.hstack(r) for r in blocks]))
+        except ValueError:
+            raise ShapeError("blocks of the matrix do not fit together") from None
+
+    def _block(self, node, env: dict) -> np.ndarray:
+        value = self.value(node, env)
+        if isinstance(value, (OnesVal, ZeroVal)):
+            raise Unsupported("𝟏 or 0 as a matrix block")
+        return np.array([[value]]) if _is_scalar(value) else value
+
+    def ev_Deriv(self, node: Deriv, env: dict) -> Value:
+        return self.per_term_gradient(node, env)
+
+    # -- sums
+    def sum_spec(self, node: Sum, env: dict) -> tuple[str, list[IndexVal], list]:
+        """``(variable, domain values, conditions)`` of a sum."""
+        var, lower, conds, in_set = None, None, [], None
+        for item in node.sub:
+            if isinstance(item, Sym) and item.sub is None and var is None and not self._bound(item.name, env):
+                var = item.name
+            elif isinstance(item, Rel) and item.op == "=" and var is None and _free_letter(item.left, self, env):
+                var, lower = item.left.name, item.right
+            elif isinstance(item, Rel) and item.op == "in" and _free_letter(item.left, self, env):
+                var, in_set = item.left.name, item.right
+            elif isinstance(item, And) and _window_chain(item):
+                var = _window_chain(item)
+                lower = "window"
+            else:
+                conds.append(item)
+        if var is None:
+            var = self._implicit_variable(conds, env)
+        domain = self._domain(var, lower, node.sup, in_set, conds, env)
+        return var, domain, conds
+
+    def _bound(self, name: str, env: dict) -> bool:
+        return name in env or name in self.ctx.free or name in ("o", "c")
+
+    def _implicit_variable(self, conds: list, env: dict) -> str:
+        """``Σ_{w_k = w_s}``: the unbound letter used as a sample subscript."""
+        names = []
+        for cond in conds:
+            for sub in _subscript_letters(cond):
+                if not self._bound(sub, env) and sub not in names:
+                    names.append(sub)
+        if len(names) != 1:
+            raise Unsupported("cannot tell which index the sum runs over")
+        return names[0]
+
+    def _domain(self, var: str, lower, sup, in_set, conds: list, env: dict) -> list[IndexVal]:
+        p, ctx = self.p, self.ctx
+        kind = _bound_kind(sup, lower, in_set)
+        if kind is None and lower is None and sup is None and in_set is None:
+            kind = self._default_kind(var, conds)
+        if kind == "vocab":
+            return [IndexVal("word", w, w) for w in range(p.V)]
+        if kind == "neg":
+            return [IndexVal("neg", w, k) for k, w in enumerate(p.negatives)]
+        if kind == "window":
+            if not any(_excludes_zero(c, var) for c in conds):
+                raise Unsupported("the sum over the window does not exclude j = 0")
+            conds[:] = [c for c in conds if not _excludes_zero(c, var)]
+            m = len(p.window) // 2
+            offsets = list(range(-m, 0)) + list(range(1, m + 1))
+            return [IndexVal("win", w, k, offsets[k]) for k, w in enumerate(p.window)]
+        raise Unsupported("cannot tell what the sum runs over")
+
+    def _default_kind(self, var: str, conds: list) -> str:
+        family = self.ctx.family
+        if family == "skip" and var == "j":
+            return "window"
+        if var in ("w", "x") and family != "skip":
+            if family == "neg":
+                raise Unsupported(f"Σ_{var} without bounds in a negative-sampling answer")
+            return "vocab"
+        if family == "neg" and conds:
+            return "neg"
+        if family == "neg":
+            self.ctx.notes.add(f"read Σ_{var} without bounds as a sum over the K negative samples")
+            return "neg"
+        if family == "naive":
+            self.ctx.notes.add(f"read Σ_{var} without bounds as a sum over the vocabulary")
+            return "vocab"
+        raise Unsupported(f"cannot tell what Σ_{var} runs over")
+
+    # -- conditions
+    def condition(self, node, env: dict) -> bool:
+        if isinstance(node, And):
+            return all(self.condition(i, env) for i in node.items)
+        if isinstance(node, Text):
+            raise Unsupported(f"condition '{node.text}'")
+        if not isinstance(node, Rel):
+            raise Unsupported("a condition without a relation")
+        if node.op in ("=", "!="):
+            same = self.same(node.left, node.right, env)
+            return same if node.op == "=" else not same
+        if node.op in ("<", ">", "<=", ">="):
+            a, b = self.number(node.left, env), self.number(node.right, env)
+            return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[node.op]
+        raise Unsupported(f"condition with '{node.op}'")
+
+    def same(self, a, b, env: dict) -> bool:
+        """Equality of two indices/words (``w = o``, ``u_k = u_w``, ``k = s``) or numbers."""
+        ia, ib = self._as_index(a, env), self._as_index(b, env)
+        if ia is not None and ib is not None:
+            bare = isinstance(a, Sym) and a.sub is None and isinstance(b, Sym) and b.sub is None
+            if bare and ia.kind == ib.kind and ia.kind in ("neg", "win"):
+                return ia.pos == ib.pos
+            return ia.word == ib.word
+        return math.isclose(self.number(a, env), self.number(b, env))
+
+    def _as_index(self, node, env: dict) -> Optional[IndexVal]:
+        if isinstance(node, Sym) and node.name in ("u", "v", "y", "yhat") and node.sub is not None:
+            return self.index(node.sub, env)
+        if isinstance(node, Sym) and (node.sub is None and node.name not in ("x", "alpha", "m", "K")
+                                      or node.name == "w"):
+            return self.index(node, env)
+        return None
+
+    def number(self, node, env: dict) -> float:
+        if isinstance(node, Sym) and node.sub is None and (node.name in env or node.name in self.ctx.free):
+            iv = env.get(node.name) or self.ctx.free[node.name]
+            if iv.kind == "win":
+                return float(iv.offset)
+            raise Unsupported(f"index {node.name} compared with a number")
+        value = self.value(node, env)
+        if not _is_scalar(value):
+            raise Unsupported("comparison of vectors")
+        return _scalar(value)
+
+    # -- per-term gradients (parts e and j)
+    def per_term_gradient(self, node: Deriv, env: dict) -> Value:
+        if self.ctx.reference is None:
+            raise Unsupported("a derivative symbol in the answer")
+        fn = node.fn
+        if isinstance(fn, FnApp) and fn.head.name == "J":
+            head_sub, args = fn.head.sub, fn.args
+        elif isinstance(fn, Sym) and fn.name == "J":
+            head_sub, args = fn.sub, ()
+        else:
+            raise Unsupported("a derivative of something other than J in the answer")
+        if isinstance(head_sub, Text) and re.search(r"neg|skip", head_sub.text, re.I):
+            raise Unsupported(f"∂J_{{{head_sub.text}}} inside the answer")
+        if len(args) != 3:
+            raise Unsupported("∂J/∂… without the arguments (v_c, outside word, U): which loss term is it?")
+        outside = self.word(args[1], env)
+        wrt = node.wrt
+        ref = self.ctx.reference
+        if wrt == Sym("U"):
+            return column(ref("e", o=outside))
+        if wrt == Sym("v", Sym("c")):
+            return column(ref("b.i", o=outside))
+        if isinstance(wrt, Sym) and wrt.name == "u" and wrt.sub is not None:
+            w = self.word(wrt.sub, env)
+            if w == outside:
+                return column(ref("d.uo", o=outside))
+            return column(ref("d.uw", o=outside, w=w))
+        raise Unsupported("derivative with respect to an unexpected variable inside the answer")
+
+    # -- ellipses
+    def expand(self, items: list, env: dict) -> list[tuple[object, dict]]:
+        """Expand ``a_1, a_2, …, a_{|V|}`` into one entry per vocabulary word."""
+        if not any(isinstance(i, Dots) for i in items):
+            return [(i, env) for i in items]
+        k = items.index(Dots())
+        head, tail = items[:k], items[k + 1 :]
+        if len(tail) != 1 or not head or any(isinstance(i, Dots) for i in tail):
+            raise Unsupported("an ellipsis that is not of the form a_1, …, a_{|V|}")
+        template = _template(head[0], lambda s: isinstance(s, Num) and s.value == 1)
+        if template is None:
+            raise Unsupported("cannot see which index the ellipsis runs over")
+        for n, item in enumerate(head[1:], start=2):
+            if _instantiate(template, Num(float(n))) != item:
+                raise Unsupported("the entries before the ellipsis do not follow one pattern")
+        if _template(tail[0], _is_vocab_size) != template:
+            raise Unsupported("the ellipsis does not end at |V|")
+        out = []
+        for w in range(self.p.V):
+            inner = dict(env)
+            inner["__k"] = IndexVal("word", w, w)
+            out.append((template, inner))
+        return out
+
+
+def _template(node, is_index: Callable[[object], bool]):
+    """Replace the subscripts satisfying ``is_index`` by the placeholder ``__k`` (None if none)."""
+    found = []
+
+    def rewrite(n):
+        if isinstance(n, Sym) and n.sub is not None and is_index(n.sub):
+            found.append(n)
+            return Sym(n.name, Sym("__k"))
+        return None
+
+    out = transform(node, rewrite)
+    return out if found else None
+
+
+def _instantiate(template, value):
+    return transform(template, lambda n: value if n == Sym("__k") else None)
+
+
+def _is_vocab_size(node) -> bool:
+    if isinstance(node, Call) and node.fn == "abs" and len(node.args) == 1:
+        node = node.args[0]
+    if isinstance(node, Sym) and node.sub is None and node.name in ("V", "N", "n"):
+        return True
+    return isinstance(node, Text) and node.text.strip().lower() in ("vocab", "v", "vocabulary")
+
+
+def _bound_kind(sup, lower, in_set) -> Optional[str]:
+    if lower == "window":
+        return "window"
+    if in_set is not None:
+        if _is_vocab_size(in_set) or in_set in (Sym("V"), Text("Vocab")) or (
+            isinstance(in_set, Text) and in_set.text.strip().lower().startswith("vocab")
+        ):
+            return "vocab"
+        raise Unsupported("a sum over a set of words (duplicates?)")
+    if sup is None:
+        if lower is not None:
+            raise Unsupported("a sum with a lower bound but no upper bound")
+        return None
+    from_one = lower is None or lower == Num(1.0)
+    from_zero = isinstance(lower, Zero)
+    if sup == Sym("K") and from_one or sup == Add(Sym("K"), Neg(Num(1.0))) and from_zero:
+        return "neg"
+    if _is_vocab_size(sup) and from_one:
+        return "vocab"
+    if sup == Sym("m") and isinstance(lower, Neg) and lower.arg == Sym("m"):
+        return "window"
+    raise Unsupported("sum bounds not understood")
+
+
+def _window_chain(node: And) -> Optional[str]:
+    """``-m ≤ j ≤ m`` → ``'j'``."""
+    if len(node.items) == 2:
+        a, b = node.items
+        if isinstance(a, Rel) and isinstance(b, Rel) and a.right == b.left and isinstance(a.right, Sym):
+            if a.left == Neg(Sym("m")) and b.right == Sym("m"):
+                return a.right.name
+    return None
+
+
+def _excludes_zero(cond, var: str) -> bool:
+    return isinstance(cond, Rel) and cond.op == "!=" and cond.left == Sym(var) and isinstance(cond.right, Zero)
+
+
+def _free_letter(node, ev: Evaluator, env: dict) -> bool:
+    return isinstance(node, Sym) and node.sub is None and not ev._bound(node.name, env)
+
+
+def _subscript_letters(node) -> list[str]:
+    from grader.written.parse import walk
+
+    out = []
+    for n in walk(node):
+        if isinstance(n, Sym) and n.name in ("w", "u") and isinstance(n.sub, Sym) and n.sub.sub is None:
+            out.append(n.sub.name)
+    return out
+
+
+def evaluate(node, ctx: Context) -> Value:
+    """Value of ``node`` under ``ctx`` (raises :class:`EvalError` subclasses)."""
+    return Evaluator(ctx).value(node)
+
+
+def as_array(value: Value) -> Union[np.ndarray, float, ZeroVal]:
+    """Scalars as floats, arrays as 2-D arrays, a literal zero unchanged; 𝟏 raises Unsupported."""
+    if isinstance(value, OnesVal):
+        raise Unsupported("the answer is the ones vector")
+    if isinstance(value, ZeroVal):
+        return value
+    if isinstance(value, np.ndarray):
+        return value
+    return float(value)
+
+
+__all__ = [
+    "Context", "EvalError", "ShapeError", "UnknownSymbol", "Unsupported", "IndexVal", "ZeroVal", "ZERO",
+    "evaluate", "as_array", "column", "shape_name", "SetLit",
+]

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# setup.sh: Gradescope runs this once, as root, in /autograder/source while it builds
+# the autograder image (the Dockerfile at the repository root runs it the same way).
+#
+# It installs exactly what run_autograder needs and nothing student-related:
+#   1. system: a Python 3.11 interpreter with venv (apt on Ubuntu, dnf on Fedora/Rocky),
+#      unless one is already there.  The system python3 is left alone: Gradescope's
+#      harness needs it.
+#   2. the unprivileged user that runs student code (w2vsandbox, the name grader/sandbox.py uses).
+#   3. a virtualenv (default /opt/w2v-grader/venv, outside /autograder/source so that the
+#      source can be made unreadable to student code) with the pinned dependencies of
+#      requirements.txt and the grader package itself (pip install --no-deps from this folder).
+#
+# Usage: setup.sh [--python-only]
+#   --python-only   only step 3 (used by the test suite to check the install without Docker)
+# Environment (all optional):
+#   W2V_VENV          where to create the virtualenv       (default /opt/w2v-grader/venv)
+#   W2V_PYTHON        interpreter that creates the venv    (default python3.11)
+#   W2V_SANDBOX_USER  user for student code                (default w2vsandbox)
+#   W2V_PIP_ARGS      extra pip arguments, e.g. "--find-links /wheels --no-index"
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+W2V_VENV="${W2V_VENV:-/opt/w2v-grader/venv}"
+W2V_PYTHON="${W2V_PYTHON:-python3.11}"
+W2V_SANDBOX_USER="${W2V_SANDBOX_USER:-w2vsandbox}"
+read -r -a PIP_EXTRA <<< "${W2V_PIP_ARGS:-}"
+
+log() { printf 'setup.sh: %s\n' "$*"; }
+
+python_ok() {
+    command -v "$W2V_PYTHON" >/dev/null 2>&1 &&
+        "$W2V_PYTHON" -c 'import sys, ensurepip, venv; sys.exit(sys.version_info[:2] < (3, 11))' 2>/dev/null
+}
+
+install_system_python() {
+    if python_ok; then
+        log "using $("$W2V_PYTHON" -c 'import sys; print(sys.executable, sys.version.split()[0])')"
+        return
+    fi
+    if command -v apt-get >/dev/null 2>&1; then
+        log "installing python3.11 with apt-get"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update
+        apt-get install -y --no-install-recommends python3.11 python3.11-venv ca-certificates
+        rm -rf /var/lib/apt/lists/*
+    elif command -v dnf >/dev/null 2>&1; then
+        log "installing python3.11 with dnf"
+        dnf install -y python3.11
+        dnf clean all
+    fi
+    if ! python_ok; then
+        log "error: no Python >= 3.11 with venv found as '$W2V_PYTHON' (set W2V_PYTHON)"
+        exit 1
+    fi
+}
+
+create_sandbox_user() {
+    if id -u "$W2V_SANDBOX_USER" >/dev/null 2>&1; then
+        log "user $W2V_SANDBOX_USER exists"
+        return
+    fi
+    log "creating user $W2V_SANDBOX_USER"
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin "$W2V_SANDBOX_USER"
+}
+
+install_python_packages() {
+    log "creating virtualenv $W2V_VENV"
+    "$W2V_PYTHON" -m venv "$W2V_VENV"
+    local pip=("$W2V_VENV/bin/python" -m pip --disable-pip-version-check --no-input)
+    "${pip[@]}" install --no-cache-dir "${PIP_EXTRA[@]}" --requirement "$HERE/requirements.txt"
+    "${pip[@]}" install --no-cache-dir --no-deps --no-build-isolation "${PIP_EXTRA[@]}" "$HERE"
+    "${pip[@]}" check
+    # Everyone may run the interpreter and read numpy/scipy (student code runs with them);
+    # the reference solution inside it is made unreadable by run_autograder before each run.
+    chmod -R go-w "$W2V_VENV"
+    chmod -R a+rX "$W2V_VENV"
+    "$W2V_VENV/bin/w2v-grader" --version
+}
+
+case "${1:-}" in
+    --python-only)
+        install_python_packages
+        ;;
+    "")
+        install_system_python
+        create_sandbox_user
+        install_python_packages
+        ;;
+    *)
+        log "unknown argument: $1 (usage: setup.sh [--python-only])"
+        exit 2
+        ;;
+esac
+log "done"
