@@ -84,11 +84,18 @@ def discover(path: Path) -> Discovery:
         _safe_extract(path, root)
     elif path.is_dir():
         root = path
+        inner = _lone_zip(path)
+        if inner is not None:
+            tmp = tempfile.TemporaryDirectory(prefix="w2v-zip-")
+            root = Path(tmp.name)
+            _safe_extract(inner, root)
     elif path.exists():
         raise DiscoveryError(f"{path} is neither a folder nor a .zip archive")
     else:
         raise DiscoveryError(f"{path} does not exist")
     files = SubmissionFiles(root=str(path))
+    if path.is_dir() and tmp is not None:
+        files.notes.append(f"No .py files were found next to {inner.name}; the files inside that zip were graded.")
     paths: dict[str, Path] = {}
     reports: dict[str, StaticReport] = {}
     for name in REQUIRED_FILES:
@@ -105,6 +112,15 @@ def discover(path: Path) -> Discovery:
     if w2v is not None and (w2v.parent / "utils").is_dir():
         files.notes.append("Your own utils/ folder was ignored; the grader provides the assignment's utils package.")
     return Discovery(files=files, root=root, paths=paths, reports=reports, _tmp=tmp)
+
+
+def _lone_zip(folder: Path) -> Optional[Path]:
+    """The single .zip of a folder that holds no Python files (a zipped submission uploaded as is)."""
+    visible = [p for p in folder.rglob("*") if p.is_file() and not _is_junk(p, folder)]
+    zips = [p for p in visible if p.suffix.lower() == ".zip" and zipfile.is_zipfile(p)]
+    if len(zips) == 1 and not any(p.suffix == ".py" for p in visible):
+        return zips[0]
+    return None
 
 
 def _safe_extract(archive: Path, dest: Path) -> None:
@@ -201,6 +217,11 @@ def vet_source(path: Path, rel: str, problems: list[SandboxEvent]) -> StaticRepo
     report.usable = True
     report.utils_prefixes = _utils_prefixes(tree)
     _check_functions(tree, path.name, rel, report, problems)
+    findings = suspicious_constructs(tree)
+    if findings:
+        problems.append(SandboxEvent(
+            "suspicious", f"{rel} uses constructs a word2vec solution does not need ({len(findings)} found).",
+            "\n".join(findings[:12]) + "\nThey were flagged for the course staff; they cannot change any result."))
     return report
 
 
@@ -229,17 +250,76 @@ def _check_functions(tree: ast.Module, name: str, rel: str, report: StaticReport
 
 
 def _signature_problem(node: ast.FunctionDef, expected: tuple[str, ...]) -> str:
+    """Why the grader's positional call with the starter's arguments would not bind as intended ('' if fine)."""
     args = node.args
     positional = [a.arg for a in args.posonlyargs + args.args]
-    if args.vararg is not None:
-        return ""
-    missing = [p for p in expected if p not in positional and p not in [a.arg for a in args.kwonlyargs]]
-    if missing:
-        return f"missing parameter(s) {', '.join(missing)} (it has: {', '.join(positional) or 'none'})"
+    keyword_ok = set(positional) | {a.arg for a in args.kwonlyargs}
+    n = len(expected)
+    if args.vararg is None and len(positional) < n:
+        missing = [p for p in expected if p not in keyword_ok] or list(expected[len(positional):])
+        return (f"it takes {len(positional)} positional parameter(s) ({', '.join(positional) or 'none'}); "
+                f"missing {', '.join(missing)}")
     required = len(positional) - len(args.defaults)
-    if required > len(expected):
-        extra = positional[len(expected):required]
-        return f"extra required parameter(s) {', '.join(extra)}"
+    if required > n:
+        return f"extra required parameter(s) {', '.join(positional[n:required])}"
+    moved = [p for i, p in enumerate(expected) if p in positional and positional.index(p) != i]
+    if moved:
+        return f"parameter(s) {', '.join(moved)} are not in the starter's position (an extra parameter inserted?)"
+    if "PRINT_EVERY" in expected and "PRINT_EVERY" not in keyword_ok and args.kwarg is None:
+        return "the PRINT_EVERY parameter was renamed or removed"
+    return ""
+
+
+SUSPICIOUS_MODULES = {"socket", "subprocess", "ctypes", "multiprocessing", "signal", "shutil", "urllib", "requests",
+                      "http", "pty", "resource", "threading", "importlib", "inspect", "gc"}
+SUSPICIOUS_CALLS = {"os._exit", "os.fork", "os.system", "os.kill", "os.killpg", "os.setsid", "os.execv", "os.popen",
+                    "os.walk", "os.listdir", "os.scandir", "exec", "eval", "compile", "__import__", "sys.exit",
+                    "exit", "quit", "input", "breakpoint", "globals", "setattr"}
+PATCHABLE = {"np", "numpy", "time", "sys", "os", "builtins", "random", "math", "json"}
+
+
+def suspicious_constructs(tree: ast.Module) -> list[str]:
+    """Lines that look like tampering: process/network control, monkeypatching, probing outside files.
+
+    Only flagged for staff (an event of kind ``suspicious``); the sandbox is what makes them harmless.
+    """
+    found = []
+    body = [n for n in tree.body if not _is_main_guard(n)]  # `if __name__ == "__main__":` is the student's own
+    for node in (sub for top in body for sub in ast.walk(top)):
+        line = getattr(node, "lineno", "?")
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            for name in names:
+                if name.split(".")[0] in SUSPICIOUS_MODULES:
+                    found.append(f"line {line}: imports {name}")
+        elif isinstance(node, ast.Call):
+            name = _dotted(node.func)
+            if name in SUSPICIOUS_CALLS:
+                found.append(f"line {line}: calls {name}()")
+        elif isinstance(node, (ast.Assign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                name = _dotted(target)
+                if "." in name and name.split(".")[0] in PATCHABLE:
+                    found.append(f"line {line}: replaces {name}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if node.value.startswith(("/autograder", "/proc", "/etc", "../", "/home", "/root")):
+                found.append(f"line {line}: refers to the path {node.value[:60]!r}")
+    return found
+
+
+def _is_main_guard(node: ast.stmt) -> bool:
+    return isinstance(node, ast.If) and "__name__" in ast.dump(node.test)
+
+
+def _dotted(node: ast.AST) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
     return ""
 
 
@@ -254,6 +334,6 @@ def _utils_prefixes(tree: ast.Module) -> list[str]:
             names.extend(alias.name for alias in node.names)
         for module in names:
             parts = module.split(".")
-            if "utils" in parts[1:]:
+            if parts[0] != "utils" and "utils" in parts[1:]:
                 prefixes.add(".".join(parts[: parts.index("utils", 1)]))
     return sorted(prefixes)

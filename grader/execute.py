@@ -139,9 +139,28 @@ def run_job(student_files: dict[str, Path], job: dict[str, Any], arrays: dict[st
             continue
         run.outcomes[culprit] = CallOutcome(culprit, event=event)
         pending = [c for c in pending if c["id"] not in done and c["id"] != culprit]
+        pending = _skip_same_function(pending, culprit, job, event, run)
         if not pending:
             break
     return run
+
+
+def _skip_same_function(pending: list[dict[str, Any]], culprit: str, job: dict[str, Any], event: SandboxEvent,
+                        run: JobRun) -> list[dict[str, Any]]:
+    """After a call of F hangs or kills its worker, F's remaining calls are not run (one wait per function)."""
+    function = next((c.get("function") for c in job["calls"] if c["id"] == culprit), None)
+    if function is None or event.kind not in {"timeout", "exit", "crash", "memory_limit", "cpu_limit",
+                                              "process_limit", "file_size_limit"}:
+        return pending
+    skipped = SandboxEvent(event.kind, f"Not run: an earlier call of {function} already failed this way "
+                           f"({event.message})", event.detail, function=function)
+    kept = []
+    for call in pending:
+        if call.get("function") == function and call.get("op") != "sgd":
+            run.outcomes[call["id"]] = CallOutcome(call["id"], event=skipped)
+        else:
+            kept.append(call)
+    return kept
 
 
 def _arrays_for(calls: list[dict[str, Any]], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -220,7 +239,7 @@ def read_outcome(out_dir: Path, call_id: str) -> CallOutcome:
 def _blame_event(result: sandbox.SandboxRun, culprit: str) -> SandboxEvent:
     what = f"while running {culprit}" if not culprit.startswith("import.") else \
         f"while importing {culprit.removeprefix('import.')}.py"
-    tail = _tail(result.stderr)
+    tail = _tail(getattr(result, "stderr_tail", "") or result.stderr)
     if result.timed_out:
         return SandboxEvent("timeout", f"Time limit exceeded {what}: the call did not return in time "
                             "(an infinite loop, or far too slow).", tail)

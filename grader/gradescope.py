@@ -330,7 +330,10 @@ def _gsu_entry(*, name: str, number: str, score: float, max_score: float, visibi
 
 def _test_entry(test: TestResult, result: GradeResult) -> dict[str, Any]:
     visible = test.visibility == "visible"
-    output = _visible_output(test) if visible else _hidden_output(test)
+    try:
+        output = _visible_output(test) if visible else _hidden_output(test)
+    except Exception:  # noqa: BLE001 - unexpected detail data must not cost the whole results.json
+        output = (test.summary or "") if visible else _category_hint(test.function, test.check)
     entry = _gsu_entry(name=test.name or test.test_id, number=str(test.number or "0"), score=test.score,
                        max_score=test.max_score, visibility=test.visibility if test.visibility else "visible",
                        tags=_tags(test.function, test.check, test.tags), output=_cut(output, MAX_TEST_OUTPUT),
@@ -382,8 +385,9 @@ def _visible_output(test: TestResult) -> str:
     if test.gradcheck is not None:
         g = test.gradcheck
         parts.append(
-            f"Gradient check, worst coordinate: {g.parameter}{list(g.worst_index)}: analytic {g.analytic:.6g}, "
-            f"numerical {g.numerical:.6g}, relative error {g.relative_error:.3g} (threshold {g.threshold:.3g})."
+            f"Gradient check, worst coordinate: {g.parameter}{list(g.worst_index or [])}: analytic "
+            f"{_num(g.analytic, '.6g')}, numerical {_num(g.numerical, '.6g')}, relative error "
+            f"{_num(g.relative_error, '.3g')} (threshold {_num(g.threshold, '.3g')})."
         )
     if test.speed is not None:
         parts.append(_speed_text(test))
@@ -419,7 +423,7 @@ def _case_text(case: CaseResult) -> str:
     if case.first_mismatch is not None:
         lines.append(f"First mismatch at index {list(case.first_mismatch)}.")
     if case.max_abs_error is not None:
-        lines.append(f"Largest absolute error: {case.max_abs_error:.3g}.")
+        lines.append(f"Largest absolute error: {_num(case.max_abs_error, '.3g')}.")
     for label, summary in (("Expected", case.expected), ("Got", case.got)):
         if summary is not None:
             shape = "scalar" if summary.shape is None else f"shape {tuple(summary.shape)}"
@@ -435,11 +439,12 @@ def _speed_text(test: TestResult) -> str:
     speed = test.speed
     assert speed is not None
     lines = []
-    if speed.verdict != "not_measured" and speed.ratio is not None:
-        lines.append(f"Speed: {speed.ratio:.2f}× the reference's CPU time ({speed.verdict.replace('_', ' ')}).")
+    if speed.verdict != "not_measured" and _finite(speed.ratio):
+        lines.append(f"Speed: {_num(speed.ratio, '.2f')}× the reference's CPU time "
+                     f"({str(speed.verdict).replace('_', ' ')}).")
     for m in speed.measurements:
-        lines.append(f"  {m.size_label}: you {m.student_seconds:.4g} s, reference {m.reference_seconds:.4g} s per call "
-                     f"(ratio {m.ratio:.2f}, {m.samples} samples)")
+        lines.append(f"  {m.size_label}: you {_num(m.student_seconds, '.4g')} s, reference "
+                     f"{_num(m.reference_seconds, '.4g')} s per call (ratio {_num(m.ratio, '.2f')}, {m.samples} samples)")
     if speed.explanation:
         lines.append(speed.explanation.strip())
     return "\n".join(lines)
@@ -544,7 +549,18 @@ def _round(value: Optional[float], digits: int = 6) -> float:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:g}"
+    return _num(value, "g")
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _num(value: Any, spec: str) -> str:
+    """``value`` formatted with ``spec``, or "n/a" when it is missing or not a number."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format(value, spec)
+    return "n/a"
 
 
 def _cut(text: str, limit: int) -> str:

@@ -123,11 +123,26 @@ def _run_tests(found: Discovery, rubric: Rubric, specs: list[TestSpec], deadline
     for spec in specs:
         if spec.check == "speed" and spec.id not in blocked and spec not in speed_specs:
             by_id[spec.id] = _import_failure_for_module("word2vec", student_run, spec)
+    for spec in list(speed_specs):
+        stuck = _stuck_event(spec.function, student_run)
+        if stuck is not None:
+            speed_specs.remove(spec)
+            by_id[spec.id] = error_result(spec, "Not timed: this function did not finish in the correctness "
+                                          f"tests ({stuck.message})", [stuck])
     if speed_specs:
         by_id.update(_speed_tests(speed_specs, student_files, rubric, deadline, speed_lock))
     result.isolation_layers = list(student_run.isolation_layers)
     result.events.extend(student_run.events)
     return [by_id[s.id] for s in specs]
+
+
+def _stuck_event(function: str, run: JobRun) -> Optional[SandboxEvent]:
+    """A timeout/kill event of ``function`` in the correctness run (no point timing it again)."""
+    for call_id, outcome in run.outcomes.items():
+        if call_id.startswith(f"{function}.") and outcome.event is not None and outcome.event.kind in {
+                "timeout", "exit", "crash", "memory_limit", "cpu_limit", "process_limit"} and not outcome.finished:
+            return outcome.event
+    return None
 
 
 def _plan(spec: TestSpec, arrays: dict[str, np.ndarray], rubric: Rubric) -> PlannedTest:
@@ -179,7 +194,13 @@ def _skipped_or_evaluated(plan: PlannedTest, outcomes: Outcomes, rubric: Rubric,
         skipped = error_result(plan.spec, "Skipped: the grading time budget ran out before this test ran.", [])
         skipped.status = Status.SKIPPED
         return skipped
-    return plan.evaluate(plan, outcomes, rubric)
+    try:
+        return plan.evaluate(plan, outcomes, rubric)
+    except Exception:  # noqa: BLE001 - a grader bug in one test must not take the others down
+        failed = error_result(plan.spec, "Not graded: the grader failed internally on this test (not your fault).",
+                              [])
+        failed.events.append(SandboxEvent("note", "internal grader error", traceback.format_exc(limit=6)))
+        return failed
 
 
 def _note_imports(run: JobRun, result: GradeResult) -> None:

@@ -57,8 +57,9 @@ class Tolerances:
 class SpeedSettings:
     full_credit_ratio: float = 3.0
     zero_credit_ratio: float = 10.0
-    pairs: int = 5
-    min_reference_cpu: float = 0.25
+    pairs: int = 2
+    samples_per_run: int = 2
+    min_reference_cpu: float = 0.04
     growth_factor: int = 4
     loop_growth_margin: float = 1.6
     vocab_size: int = 20000
@@ -69,7 +70,7 @@ class SpeedSettings:
 
 @dataclass(frozen=True)
 class Limits:
-    call_timeout: float = 20.0
+    call_timeout: float = 10.0
     worker_timeout: float = 120.0
     cpu_seconds: int = 120
     memory_mb: int = 2048

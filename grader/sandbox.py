@@ -3,54 +3,60 @@
 Process tree when every layer is available (root on Linux)::
 
     caller (grader)
-     └─ trampoline   root; own session + process group; unshare(NET|NS|PID)
+     └─ trampoline   root; own session + process group; subreaper; unshare(NET|NS|PID)
          └─ init     root; pid 1 of the new pid namespace; sets up mounts, reaps
-             └─ worker  sandbox uid, rlimits, no_new_privs; execs ``argv``
+             └─ worker  leased sandbox uid, rlimits, no_new_privs; execs ``argv``
 
 The trampoline is this very file run as a script (``python -I -S sandbox.py run``);
-it reads its configuration from an environment variable that it removes before
-the worker is started.  Only the worker ever runs untrusted code.
+it reads its configuration from an environment variable that it removes before the
+worker starts.  Only the worker ever runs untrusted code.  The trampoline dies with
+the calling thread's process (PR_SET_PDEATHSIG), and the run with it.
 
 What is guaranteed, by layer (``IsolationInfo.layers`` says which are active):
 
 ``rlimits`` (always)
-    The worker (and everything it forks) gets RLIMIT_CPU (per process, SIGXCPU at
-    the soft limit, SIGKILL one second later), RLIMIT_AS, RLIMIT_FSIZE, RLIMIT_CORE=0,
-    RLIMIT_NOFILE, and RLIMIT_NPROC when a dedicated uid is used (root ignores it).
+    The worker (and everything it forks) gets RLIMIT_CPU (per process: SIGXCPU at the
+    soft limit, SIGKILL a second later), RLIMIT_AS, RLIMIT_FSIZE, RLIMIT_CORE=0,
+    RLIMIT_NOFILE, and RLIMIT_NPROC with a dedicated uid (root ignores NPROC).
 ``process_group`` (always)
     The trampoline starts a new session; at the end the whole process group is
     SIGKILLed.  On its own this cannot catch descendants that call ``setsid()``.
 ``fresh_tmpdir`` (always)
     HOME, TMPDIR and MPLCONFIGDIR point inside ``workdir``.
+``subreaper``
+    Orphans (``setsid`` daemons included) are re-parented to the trampoline, which
+    SIGKILLs and reaps all of them when the worker exits or the run is stopped, so
+    they cannot outlive the run and their CPU time is counted.  Works unprivileged.
 ``pidns``
-    The worker lives in its own pid namespace under a trusted init.  When the
-    worker exits, or the run is stopped, init exits and the kernel kills every
-    process in the namespace, ``setsid`` daemons included, before ``run_sandboxed``
-    returns.  The worker cannot see or signal processes outside.
+    The worker lives in its own pid namespace under a trusted init.  When the worker
+    exits, or the run is stopped, init SIGKILLs everything in the namespace and reaps
+    it (CPU time counted) before ``run_sandboxed`` returns; if init itself dies the
+    kernel kills the namespace.  The worker cannot see or signal outside processes.
 ``uid:<name>``
-    The worker runs as an unprivileged user (``w2vsandbox``, created on first use,
-    else ``nobody``) with no supplementary groups; ``workdir`` is chowned to it.
-    It can read only what is readable by "others".  Without ``pidns`` this is also
-    the kill-all fallback: every process of the dedicated user is SIGKILLed at the
-    end (which would also hit concurrent runs; ``nobody`` is never mass-killed).
+    The worker runs as an unprivileged user with no supplementary groups; it can read
+    only what "others" may read, and ``workdir`` is chowned to it.  Each run leases
+    its own user from a pool (``w2vsandbox``, ``w2vsandbox1`` .. created on first use;
+    else the shared ``nobody``), so concurrent runs neither share RLIMIT_NPROC nor can
+    touch each other.  Without ``pidns`` every process of the leased user is also
+    SIGKILLed at the end (kill-all fallback; never done for ``nobody``).
 ``no_new_privs``
     PR_SET_NO_NEW_PRIVS: setuid binaries cannot raise privileges.
 ``netns``
-    Empty network namespace: only a down loopback, so every connect fails
-    (also to 127.0.0.1 services of the host).
+    Empty network namespace: only a down loopback, so every connect fails (also to
+    127.0.0.1 services of the host).
 ``mountns``
     Private mount namespace (needs ``pidns``): fresh /proc showing only sandbox
     processes; empty read-only tmpfs over /root, /home and ``hide_paths``; empty
     writable tmpfs over /tmp and /dev/shm.  ``workdir``, ``readable_paths`` and the
     interpreter are bind-mounted back ("holes"), and any ancestor of those that the
     sandbox uid could not search is masked the same way, so no permissions of the
-    host have to be loosened.
+    host have to be loosened.  Nothing propagates to the host's mount table.
 
-Each optional layer is probed once (``detect_isolation``) by actually running a
-tiny sandboxed child, and skipped with a reason in ``unavailable`` if the probe
-fails.  A layer that passed its probe but fails to set up for a run makes that
-run raise ``SandboxError`` (the untrusted command is then never executed).
-Set ``W2V_SANDBOX_DISABLE=netns,pidns,...`` to switch layers off.
+Each optional layer is probed once (``detect_isolation``) by running a tiny sandboxed
+child, and skipped with a reason in ``unavailable`` if the probe fails.  A layer that
+passed its probe but fails to set up for a run makes that run raise ``SandboxError``
+(the untrusted command is then never executed).  ``W2V_SANDBOX_DISABLE=netns,pidns``
+switches layers off.  No cgroup is used (see ``unavailable["cgroup"]``).
 
 Permissions: callers protect grader sources and reference data with
 ``ensure_unreadable`` (removes o+rwx, root only) and/or ``hide_paths`` (mountns).
@@ -58,28 +64,16 @@ Permissions: callers protect grader sources and reference data with
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import dataclasses
 import errno
 import fcntl
 import json
 import os
-import pwd
 import resource
-import selectors
-import shutil
 import signal
-import socket
-import stat
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+import types
+from collections.abc import Callable
 
 CONTROL_FD = 3
 """File descriptor number of the control pipe inside the worker (``W2V_CONTROL_FD``)."""
@@ -90,11 +84,12 @@ DISABLE_ENV = "W2V_SANDBOX_DISABLE"
 
 L_RLIMITS, L_PGROUP, L_TMPDIR = "rlimits", "process_group", "fresh_tmpdir"
 L_PIDNS, L_MOUNTNS, L_NETNS, L_NNP = "pidns", "mountns", "netns", "no_new_privs"
+L_SUBREAPER = "subreaper"
 BASE_LAYERS = (L_RLIMITS, L_PGROUP, L_TMPDIR)
 
 _STATUS_FD = 4
 _CFG_ENV = "_W2V_SANDBOX_CONFIG"
-_SELF = str(Path(__file__).resolve())
+_SELF = os.path.realpath(__file__)
 _CHUNK = 1 << 16
 _TAIL_BYTES = 8192
 _MAX_CONTROL_LINE = 8192
@@ -103,12 +98,348 @@ _STOP_GRACE = 2.0
 _DRAIN_GRACE = 1.0
 _REAP_TIMEOUT = 5.0
 _SETUP_FAILED = 125
-_LOCK_DIR = Path("/run/w2v-sandbox") if Path("/run").is_dir() else Path("/tmp/w2v-sandbox-locks")
 
 CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 1, 38, 36
+
+
+# --------------------------------------------------------------------------- trampoline
+# This section runs in the trampoline / init / worker processes (as root until the worker
+# drops privileges).  It comes first and uses only cheap standard-library modules: when
+# this file runs as a script it stops at the ``__main__`` block below, which keeps the
+# per-run start-up cost low.  No imports from the package.
+
+_status_fd_now = -1
+
+
+def _report(message: str) -> None:
+    """Write one status line for the parent (never raises)."""
+    try:
+        os.write(_status_fd_now, (message.replace("\n", " ") + "\n").encode())
+    except OSError:
+        pass
+
+
+def _libc():
+    """ctypes handle on the C library (errno-aware)."""
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    """Raise OSError with errno if a libc call returned -1."""
+    if result != 0:
+        import ctypes
+
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _enc(text: str | None) -> bytes | None:
+    """Encode an optional path/string for a C call."""
+    return None if text is None else os.fsencode(text)
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int,
+           data: str | None = None) -> None:
+    """mount(2) via ctypes."""
+    import ctypes
+
+    libc = _libc()
+    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                           ctypes.c_ulong, ctypes.c_char_p]
+    _check(libc.mount(_enc(source), _enc(target), _enc(fstype), flags, _enc(data)),
+           f"mount {target}")
+
+
+def _prctl(option: int, arg: int) -> None:
+    """prctl(2) with one argument."""
+    import ctypes
+
+    libc = _libc()
+    _check(libc.prctl(option, ctypes.c_ulong(arg), ctypes.c_ulong(0), ctypes.c_ulong(0),
+                      ctypes.c_ulong(0)), f"prctl {option}")
+
+
+class _Stopper:
+    """SIGTERM handler shared by trampoline and init: run the armed kill action.
+
+    The Python-level handler survives ``fork``, so a request that arrives before the
+    child armed its own action is remembered (``requested``) and fired on ``arm``.
+    """
+
+    def __init__(self) -> None:
+        self.action: Callable[[], None] | None = None
+        self.requested = False
+
+    def handle(self, _signum: int, _frame: object) -> None:
+        """Signal handler: remember the request and act on it."""
+        self.requested = True
+        if self.action is not None:
+            self.action()
+
+    def arm(self, action: Callable[[], None]) -> None:
+        """Set the kill action; fire it at once if a stop was already requested."""
+        self.action = action
+        if self.requested:
+            action()
+
+
+_STOPPER = _Stopper()
+
+
+def _kill_namespace() -> None:
+    """From pid 1: SIGKILL every other process of the pid namespace (atomic w.r.t. fork)."""
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _install_fds(control: int, status: int) -> None:
+    """Move the control pipe to fd 3 and the status pipe to fd 4."""
+    global _status_fd_now
+    high_c = fcntl.fcntl(control, fcntl.F_DUPFD, 10)
+    high_s = fcntl.fcntl(status, fcntl.F_DUPFD, 10)
+    os.close(control)
+    os.close(status)
+    os.dup2(high_c, CONTROL_FD)
+    os.dup2(high_s, _STATUS_FD)
+    os.close(high_c)
+    os.close(high_s)
+    _status_fd_now = _STATUS_FD
+
+
+def _trampoline_main(args: list[str]) -> int:
+    """Entry point of ``python -I -S sandbox.py run|killall UID``."""
+    global _status_fd_now
+    if len(args) == 2 and args[0] == "killall":
+        return _killall_main(int(args[1]))
+    cfg = types.SimpleNamespace(**json.loads(os.environ.pop(_CFG_ENV)))
+    _status_fd_now = cfg.status_fd
+    signal.signal(signal.SIGTERM, _STOPPER.handle)
+    try:
+        _install_fds(cfg.control_fd, cfg.status_fd)
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # caller gone → we (and the run) go too
+        if os.getppid() != cfg.parent_pid:
+            return _SETUP_FAILED
+        if cfg.subreaper:
+            _prctl(PR_SET_CHILD_SUBREAPER, 1)
+        flags = ((CLONE_NEWNET if cfg.netns else 0) | (CLONE_NEWPID if cfg.pidns else 0)
+                 | (CLONE_NEWNS if cfg.mountns else 0))
+        if flags:
+            _check(_libc().unshare(flags), "unshare")
+        cfg.trampoline_pid = os.getpid()
+        child = os.fork()
+    except Exception as exc:  # noqa: BLE001 - report anything, run nothing
+        _report(f"SETUPFAIL trampoline: {exc!r}")
+        return _SETUP_FAILED
+    if child == 0:
+        _child_entry(cfg)
+    # pidns: ask init to kill and reap the namespace (keeps CPU accounting); else kill the worker
+    stop_sig = signal.SIGTERM if cfg.pidns else signal.SIGKILL
+    _STOPPER.arm(lambda: _signal_quietly(child, stop_sig, group=False))
+    status = _wait_for(child)
+    if cfg.pidns:
+        return 0  # init reported the worker and killed/reaped the namespace
+    if status is not None:
+        _report(f"WORKER {status}")
+    if cfg.subreaper:
+        _kill_descendants()  # host /proc here: mountns implies pidns
+    return 0
+
+
+def _wait_for(child: int) -> int | None:
+    """Reap children (orphans too, as subreaper) until ``child`` is reaped; its raw status."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return None
+        if pid == child:
+            return status
+
+
+def _read(path: str) -> str:
+    """Small text file contents."""
+    with open(path) as handle:
+        return handle.read()
+
+
+def _children() -> list[int]:
+    """Pids of this process's children (from /proc)."""
+    me = os.getpid()
+    try:
+        return [int(x) for x in _read(f"/proc/{me}/task/{me}/children").split()]
+    except OSError:
+        pass
+    kids = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and int(_read(f"/proc/{entry}/stat").rsplit(")", 1)[1].split()[1]) == me:
+                kids.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    return kids
+
+
+def _kill_descendants(timeout: float = 5.0) -> None:
+    """As subreaper: SIGKILL and reap children until none is left (orphans keep arriving
+    as their parents die, so re-list every round)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for kid in _children():
+            _signal_quietly(kid, signal.SIGKILL, group=False)
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.002)
+
+
+def _child_entry(cfg: _Config) -> None:
+    """First child of the trampoline: init (pidns) or directly the worker. Never returns."""
+    try:
+        if cfg.pidns:
+            _init_main(cfg)
+        else:
+            _exec_worker(cfg)
+    except BaseException as exc:  # noqa: BLE001
+        _report(f"SETUPFAIL child: {exc!r}")
+    os._exit(_SETUP_FAILED)
+
+
+def _init_main(cfg: _Config) -> None:
+    """pid 1: mounts, start the worker, reap everything; when the worker is gone (or a
+    stop is requested) SIGKILL the rest and reap it too, so all CPU time is accounted."""
+    _STOPPER.arm(_kill_namespace)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.umask(0o022)
+    if cfg.mountns:
+        _apply_mounts(cfg.mounts)
+    worker = os.fork()
+    if worker == 0:
+        _exec_worker(cfg)
+    if _STOPPER.requested:  # stop arrived before the worker existed
+        _kill_namespace()
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(0)
+        if pid == worker:
+            _report(f"WORKER {status}")
+            _kill_namespace()
+
+
+def _apply_mounts(plan: list[dict]) -> None:
+    """Make mounts private, mount a fresh /proc, then apply the masks in order."""
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    for mask in plan:
+        _apply_mask(mask)
+
+
+def _apply_mask(mask: dict) -> None:
+    """Cover one path (tmpfs or /dev/null) and bind its holes back in."""
+    path = mask["path"]
+    if not mask["is_dir"]:
+        _mount("/dev/null", path, None, MS_BIND)
+        return
+    holes = [(h, is_dir, os.open(h, os.O_PATH | os.O_CLOEXEC)) for h, is_dir in mask["holes"]]
+    _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, mask["opts"])
+    for hole, is_dir, fd in holes:
+        os.makedirs(os.path.dirname(hole), mode=0o755, exist_ok=True)
+        if is_dir:
+            os.mkdir(hole, 0o755)
+        else:
+            os.close(os.open(hole, os.O_CREAT | os.O_WRONLY, 0o644))
+        _mount(f"/proc/self/fd/{fd}", hole, None, MS_BIND | MS_REC)
+        os.close(fd)
+    if not mask["rw"]:
+        _mount(None, path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _exec_worker(cfg: _Config) -> None:
+    """Drop into the sandbox and exec argv. Never returns."""
+    try:
+        for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
+        os.chdir(cfg.workdir)
+        for res, soft, hard in cfg.rlimits:
+            resource.setrlimit(res, (soft, hard))
+        if cfg.uid is not None:
+            gid = cfg.gid if cfg.gid is not None else cfg.uid
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(cfg.uid)
+            if (os.getresuid() != (cfg.uid,) * 3 or os.getresgid() != (gid,) * 3
+                    or os.getgroups()):
+                raise OSError(errno.EPERM, "uid/gid switch did not take effect")
+        if cfg.nnp:
+            _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        if not cfg.pidns:  # best effort: the worker itself dies with the trampoline
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != cfg.trampoline_pid:
+                os._exit(_SETUP_FAILED)
+    except BaseException as exc:  # noqa: BLE001
+        _report(f"SETUPFAIL worker: {exc!r}")
+        os._exit(_SETUP_FAILED)
+    os.closerange(_STATUS_FD, 1 << 20)
+    try:
+        os.execvp(cfg.argv[0], cfg.argv)
+    except OSError as exc:
+        os.write(2, f"sandbox: cannot execute {cfg.argv[0]!r}: {exc}\n".encode())
+    os._exit(127)
+
+
+def _killall_main(uid: int) -> int:
+    """Become ``uid`` and SIGKILL all its processes (kill(-1) is atomic w.r.t. fork)."""
+    if uid == 0:
+        return 2
+    os.setgroups([])
+    os.setuid(uid)
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return 0
+
+
+def _signal_quietly(pid: int, sig: int, *, group: bool) -> None:
+    """kill/killpg ignoring 'no such process' and permission errors."""
+    try:
+        (os.killpg if group else os.kill)(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(_trampoline_main(sys.argv[1:]))
+
+
+# --------------------------------------------------------------------------- parent side
+# Heavier imports only from here on: the trampoline never gets this far.
+import contextlib  # noqa: E402
+import copy  # noqa: E402
+import dataclasses  # noqa: E402
+import pwd  # noqa: E402
+import selectors  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import stat  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+from collections.abc import Iterable, Iterator, Sequence  # noqa: E402
+from dataclasses import asdict, dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+_LOCK_DIR = Path("/run/w2v-sandbox") if Path("/run").is_dir() else Path("/tmp/w2v-sandbox-locks")
 
 
 # --------------------------------------------------------------------------- API types
@@ -270,8 +601,8 @@ _DETECTED: IsolationInfo | None = None
 def detect_isolation(refresh: bool = False) -> IsolationInfo:
     """Probe (once per process; thread-safe) which isolation layers this platform permits.
 
-    Each optional layer is verified by running a real sandboxed child.  May create
-    the system user ``w2vsandbox`` when running as root.  Returns a copy.
+    Each optional layer is verified by running a real sandboxed child.  As root this
+    creates the pool users ``w2vsandbox``.. (useradd) if missing.  Returns a copy.
     """
     global _DETECTED
     with _DETECT_LOCK:
@@ -311,9 +642,9 @@ def _probe_run(info: IsolationInfo, code: str, hide: Sequence[Path] = ()) -> San
     try:
         return _run(argv=[sys.executable, "-I", "-c", code], workdir=workdir,
                     limits=SandboxLimits(wall_seconds=30.0), info=info, env=None,
-                    readable_paths=(), hide_paths=hide, on_control_line=None)
-    except (SandboxError, OSError, subprocess.SubprocessError) as exc:
-        return f"probe failed: {exc}"
+                    readable_paths=(), hide_paths=hide, on_control_line=None, on_spawn=None)
+    except Exception as exc:  # noqa: BLE001 - a failing probe only disables its layer
+        return f"probe failed: {type(exc).__name__}: {exc}"
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -329,6 +660,22 @@ def _expect(info: IsolationInfo, layer_info: IsolationInfo, code: str, want: str
         return layer_info
     tail = run.stderr.strip().splitlines()[-1:] or [""]
     return f"probe failed: rc={run.returncode} sig={run.signal} out={got!r} err={tail[0]!r}"
+
+
+def _probe_subreaper(info: IsolationInfo) -> IsolationInfo | str:
+    """An orphaned ``setsid`` grandchild must be gone when the run returns."""
+    code = ("import os, sys, time\nif os.fork() == 0:\n os.setsid()\n if os.fork() == 0:\n"
+            "  print(os.getpid(), flush=True); time.sleep(60)\n os._exit(0)\ntime.sleep(0.3)")
+    run = _probe_run(info.with_layer(L_SUBREAPER), code)
+    if isinstance(run, str):
+        return run
+    orphan = run.stdout.strip()
+    if run.returncode != 0 or not orphan.isdigit():
+        return f"probe failed: rc={run.returncode} out={orphan!r} err={run.stderr_tail[-200:]!r}"
+    if os.path.exists(f"/proc/{orphan}"):
+        _signal_quietly(int(orphan), signal.SIGKILL, group=False)
+        return "probe failed: the orphaned grandchild survived the run"
+    return info.with_layer(L_SUBREAPER)
 
 
 def _probe_pidns(info: IsolationInfo) -> IsolationInfo | str:
@@ -386,9 +733,11 @@ def _probe_nnp(info: IsolationInfo) -> IsolationInfo | str:
 
 
 _PROBES: list[tuple[str, Callable[[IsolationInfo], IsolationInfo | str]]] = [
-    (L_PIDNS, _probe_pidns), (L_MOUNTNS, _probe_mountns), (L_NETNS, _probe_netns),
-    ("uid", _probe_uid), (L_NNP, _probe_nnp),
+    (L_SUBREAPER, _probe_subreaper), (L_PIDNS, _probe_pidns), (L_MOUNTNS, _probe_mountns),
+    (L_NETNS, _probe_netns), ("uid", _probe_uid), (L_NNP, _probe_nnp),
 ]
+"""Probes in dependency order (mountns needs pidns; uid is probed with mountns active,
+which may be what makes the interpreter reachable for the sandbox user)."""
 
 
 def _ensure_user(name: str) -> tuple[str, int, int] | None:
@@ -464,7 +813,8 @@ def run_sandboxed(argv: list[str], workdir: Path, limits: SandboxLimits, *,
                   env: dict[str, str] | None = None, readable_paths: Sequence[Path] = (),
                   on_control_line: Callable[[str], str | None] | None = None,
                   hide_paths: Sequence[Path] = (),
-                  isolation: IsolationInfo | None = None) -> SandboxRun:
+                  isolation: IsolationInfo | None = None,
+                  on_spawn: Callable[[int], None] | None = None) -> SandboxRun:
     """Run ``argv`` in ``workdir`` under the strongest available isolation.
 
     Contract:
@@ -480,6 +830,11 @@ def run_sandboxed(argv: list[str], workdir: Path, limits: SandboxLimits, *,
     - ``hide_paths`` are masked by empty tmpfs (``mountns`` only; else ignored with a
       warning); ``workdir``/``readable_paths`` below them stay visible.
     - ``isolation`` restricts the layers (must be a subset of ``detect_isolation()``).
+    - ``on_spawn(pid)`` is called once, right after the start, with the host pid of the
+      trampoline: the root of the run's process tree.  With ``pidns`` or ``subreaper``
+      every process of the run stays its descendant (orphans included) until the run
+      ends; the pid stays valid (unreaped) until ``run_sandboxed`` returns.  If it
+      raises, the run is killed and the exception propagates.
     - On return no process of the run is alive (see the module docstring for what
       each layer guarantees).  Raises ``SandboxError`` if the sandbox could not be
       set up, ``ValueError`` for bad arguments.  Never raises because of what the
@@ -493,7 +848,7 @@ def run_sandboxed(argv: list[str], workdir: Path, limits: SandboxLimits, *,
     info = _select_isolation(isolation)
     return _run(argv=list(argv), workdir=workdir, limits=limits, info=info, env=env,
                 readable_paths=readable_paths, hide_paths=hide_paths,
-                on_control_line=on_control_line)
+                on_control_line=on_control_line, on_spawn=on_spawn)
 
 
 def _select_isolation(requested: IsolationInfo | None) -> IsolationInfo:
@@ -508,7 +863,10 @@ def _select_isolation(requested: IsolationInfo | None) -> IsolationInfo:
         raise ValueError("mountns requires pidns")
     layers = list(BASE_LAYERS) + [x for x in requested.layers if x not in BASE_LAYERS]
     has_uid = any(x.startswith("uid:") for x in layers)
-    return IsolationInfo(layers=layers, unavailable=dict(detected.unavailable),
+    unavailable = dict(detected.unavailable)
+    unavailable.update({("uid" if x.startswith("uid:") else x): "not requested"
+                        for x in detected.layers if x not in layers})
+    return IsolationInfo(layers=layers, unavailable=unavailable,
                          uid=detected.uid if has_uid else None,
                          gid=detected.gid if has_uid else None)
 
@@ -521,6 +879,10 @@ class _Config:
     workdir: str
     control_fd: int = -1
     status_fd: int = -1
+    parent_pid: int = -1
+    trampoline_pid: int = -1
+    """Set by the trampoline itself before it forks."""
+    subreaper: bool = False
     uid: int | None = None
     gid: int | None = None
     netns: bool = False
@@ -533,19 +895,20 @@ class _Config:
 
 def _run(*, argv: list[str], workdir: Path, limits: SandboxLimits, info: IsolationInfo,
          env: dict[str, str] | None, readable_paths: Sequence[Path],
-         hide_paths: Sequence[Path],
-         on_control_line: Callable[[str], str | None] | None) -> SandboxRun:
+         hide_paths: Sequence[Path], on_control_line: Callable[[str], str | None] | None,
+         on_spawn: Callable[[int], None] | None) -> SandboxRun:
     """Lease a uid, then prepare, launch and supervise one run."""
     with _uid_lease(info, limits.wall_seconds) as leased:
         return _run_leased(argv=argv, workdir=workdir, limits=limits, info=leased, env=env,
                            readable_paths=readable_paths, hide_paths=hide_paths,
-                           on_control_line=on_control_line)
+                           on_control_line=on_control_line, on_spawn=on_spawn)
 
 
 def _run_leased(*, argv: list[str], workdir: Path, limits: SandboxLimits, info: IsolationInfo,
                 env: dict[str, str] | None, readable_paths: Sequence[Path],
                 hide_paths: Sequence[Path],
-                on_control_line: Callable[[str], str | None] | None) -> SandboxRun:
+                on_control_line: Callable[[str], str | None] | None,
+                on_spawn: Callable[[int], None] | None) -> SandboxRun:
     """Prepare files and config for ``info.uid``, then launch and supervise one run."""
     warnings: list[str] = []
     _prepare_workdir(workdir, info)
@@ -554,10 +917,11 @@ def _run_leased(*, argv: list[str], workdir: Path, limits: SandboxLimits, info: 
     if info.uid is not None:
         ensure_readable(readable, ancestors=not mountns)
     cfg = _Config(argv=argv, workdir=str(workdir), uid=info.uid, gid=info.gid,
+                  parent_pid=os.getpid(), subreaper=info.has(L_SUBREAPER),
                   netns=info.has(L_NETNS), pidns=info.has(L_PIDNS), mountns=mountns,
                   nnp=info.has(L_NNP), rlimits=_rlimits(limits, info.uid is not None))
     if mountns:
-        holes = [workdir, *readable, *_interpreter_paths(argv)]
+        holes = [h for h in (workdir, *readable, *_interpreter_paths(argv)) if h.exists()]
         cfg.mounts = _mount_plan(holes, [Path(p).resolve() for p in hide_paths], info, limits)
     else:
         if hide_paths:
@@ -567,7 +931,7 @@ def _run_leased(*, argv: list[str], workdir: Path, limits: SandboxLimits, info: 
     killall = info.uid if (not cfg.pidns and info.uid_layer == f"uid:{SANDBOX_USER}") else None
     if killall is not None:
         _kill_uid(killall)  # leftovers of an earlier run that died with its parent
-    return _execute(cfg, _build_env(workdir, env), limits, info, on_control_line,
+    return _execute(cfg, _build_env(workdir, env), limits, info, on_control_line, on_spawn,
                     killall, warnings)
 
 
@@ -674,10 +1038,9 @@ def _mount_plan(holes: list[Path], hides: list[Path], info: IsolationInfo,
     hole_set = set(holes)
     plan: list[dict] = []
     for path in sorted(masks, key=lambda p: len(p.parts)):
-        if path in hole_set or not path.exists() or path.is_symlink():
+        if path in hole_set or path == Path("/") or not path.exists() or path.is_symlink():
             continue
-        if any(_under(path, Path(m["path"])) and not any(_under(path, Path(h)) or Path(h) == path
-               for h, _ in m["holes"]) for m in plan):
+        if _already_hidden(path, plan):
             continue
         inner = [h for h in hole_set if _under(h, path)]
         minimal = [h for h in inner if not any(_under(h, o) for o in inner)]
@@ -685,6 +1048,16 @@ def _mount_plan(holes: list[Path], hides: list[Path], info: IsolationInfo,
                      "opts": masks[path].get("opts", "mode=755,size=1m"),
                      "holes": [[str(h), h.is_dir()] for h in sorted(minimal)]})
     return plan
+
+
+def _already_hidden(path: Path, plan: list[dict]) -> bool:
+    """True if a planned mask covers ``path`` and none of its holes re-exposes it."""
+    for mask in plan:
+        holes = [Path(h) for h, _ in mask["holes"]]
+        if _under(path, Path(mask["path"])) and not any(
+                path == h or _under(path, h) for h in holes):
+            return True
+    return False
 
 
 def _launch(cfg: _Config, env: dict[str, str]) -> tuple[subprocess.Popen, int, int]:
@@ -862,14 +1235,6 @@ class _Session:
             self.hard_kill()
 
 
-def _signal_quietly(pid: int, sig: int, *, group: bool) -> None:
-    """kill/killpg ignoring 'no such process' and permission errors."""
-    try:
-        (os.killpg if group else os.kill)(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 def _kill_uid(uid: int) -> None:
     """SIGKILL every process of ``uid`` atomically (kill(-1) from a helper with that uid)."""
     try:
@@ -912,6 +1277,7 @@ def _reap(proc: subprocess.Popen) -> tuple[int, resource.struct_rusage | None]:
 
 def _execute(cfg: _Config, env: dict[str, str], limits: SandboxLimits, info: IsolationInfo,
              on_control_line: Callable[[str], str | None] | None,
+             on_spawn: Callable[[int], None] | None,
              killall_uid: int | None, warnings: list[str]) -> SandboxRun:
     """Launch, supervise, clean up and summarize one run."""
     started = time.monotonic()
@@ -925,9 +1291,12 @@ def _execute(cfg: _Config, env: dict[str, str], limits: SandboxLimits, info: Iso
     try:
         for fd in (proc.stdout.fileno(), proc.stderr.fileno(), ctl_r, st_r):
             sel.register(fd, selectors.EVENT_READ)
+        if on_spawn is not None:
+            on_spawn(proc.pid)
         _pump(session)
     finally:
-        session.hard_kill()
+        if not session.hard_killed:
+            session.hard_kill()
         status, usage = _reap(proc)
         sel.close()
         for closable in (proc.stdout, proc.stderr):
@@ -952,9 +1321,10 @@ def _summarize(s: _Session, tramp_status: int, usage: resource.struct_rusage | N
     status = _parse_status(bytes(s.status))
     if "SETUPFAIL" in status:
         raise SandboxError(f"sandbox setup failed: {status['SETUPFAIL']}")
-    raw = int(status["WORKER"]) if status.get("WORKER", "").lstrip("-").isdigit() else None
+    raw = int(status["WORKER"]) if status.get("WORKER", "").isdigit() else None
     if raw is None and s.kill_reason is None:
-        raw = tramp_status  # trampoline died on its own: report its status
+        warnings = [*warnings, f"worker status unknown: sandbox supervisor ended with "
+                    f"status {tramp_status} (killed from outside?)"]
     killed = s.kill_reason is not None and (
         raw is None or (os.WIFSIGNALED(raw) and os.WTERMSIG(raw) == signal.SIGKILL))
     if raw is None or os.WIFSIGNALED(raw):
@@ -1005,241 +1375,3 @@ def _diagnose(run: SandboxRun, limits: SandboxLimits, err: bytes) -> str | None:
     if run.isolation.has("uid") and any(t in err for t in _NPROC_TEXT):
         return "processes"
     return None
-
-
-# --------------------------------------------------------------------------- trampoline
-# Everything below runs in the trampoline / init / worker processes (as root until the
-# worker drops privileges).  Only the standard library; no imports from the package.
-
-_status_fd_now = -1
-
-
-def _report(message: str) -> None:
-    """Write one status line for the parent (never raises)."""
-    try:
-        os.write(_status_fd_now, (message.replace("\n", " ") + "\n").encode())
-    except OSError:
-        pass
-
-
-def _libc():
-    """ctypes handle on the C library (errno-aware)."""
-    import ctypes
-
-    return ctypes.CDLL(None, use_errno=True)
-
-
-def _check(result: int, what: str) -> None:
-    """Raise OSError with errno if a libc call returned -1."""
-    if result != 0:
-        import ctypes
-
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
-def _mount(source: str | None, target: str, fstype: str | None, flags: int,
-           data: str | None = None) -> None:
-    """mount(2) via ctypes."""
-    import ctypes
-
-    libc = _libc()
-    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
-                           ctypes.c_ulong, ctypes.c_char_p]
-    enc = (lambda s: None if s is None else os.fsencode(s))
-    _check(libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)),
-           f"mount {target}")
-
-
-def _prctl(option: int, arg: int) -> None:
-    """prctl(2) with one argument."""
-    import ctypes
-
-    libc = _libc()
-    _check(libc.prctl(option, ctypes.c_ulong(arg), ctypes.c_ulong(0), ctypes.c_ulong(0),
-                      ctypes.c_ulong(0)), f"prctl {option}")
-
-
-class _Stopper:
-    """SIGTERM handler shared by trampoline and init: run the armed kill action.
-
-    The Python-level handler survives ``fork``, so a request that arrives before the
-    child armed its own action is remembered (``requested``) and fired on ``arm``.
-    """
-
-    def __init__(self) -> None:
-        self.action: Callable[[], None] | None = None
-        self.requested = False
-
-    def handle(self, _signum: int, _frame: object) -> None:
-        """Signal handler: remember the request and act on it."""
-        self.requested = True
-        if self.action is not None:
-            self.action()
-
-    def arm(self, action: Callable[[], None]) -> None:
-        """Set the kill action; fire it at once if a stop was already requested."""
-        self.action = action
-        if self.requested:
-            action()
-
-
-_STOPPER = _Stopper()
-
-
-def _kill_namespace() -> None:
-    """From pid 1: SIGKILL every other process of the pid namespace (atomic w.r.t. fork)."""
-    try:
-        os.kill(-1, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-def _install_fds(control: int, status: int) -> None:
-    """Move the control pipe to fd 3 and the status pipe to fd 4."""
-    global _status_fd_now
-    high_c = fcntl.fcntl(control, fcntl.F_DUPFD, 10)
-    high_s = fcntl.fcntl(status, fcntl.F_DUPFD, 10)
-    os.close(control)
-    os.close(status)
-    os.dup2(high_c, CONTROL_FD)
-    os.dup2(high_s, _STATUS_FD)
-    os.close(high_c)
-    os.close(high_s)
-    _status_fd_now = _STATUS_FD
-
-
-def _trampoline_main(args: list[str]) -> int:
-    """Entry point of ``python -I -S sandbox.py run|killall UID``."""
-    global _status_fd_now
-    if len(args) == 2 and args[0] == "killall":
-        return _killall_main(int(args[1]))
-    cfg = _Config(**json.loads(os.environ.pop(_CFG_ENV)))
-    _status_fd_now = cfg.status_fd
-    signal.signal(signal.SIGTERM, _STOPPER.handle)
-    try:
-        _install_fds(cfg.control_fd, cfg.status_fd)
-        flags = ((CLONE_NEWNET if cfg.netns else 0) | (CLONE_NEWPID if cfg.pidns else 0)
-                 | (CLONE_NEWNS if cfg.mountns else 0))
-        if flags:
-            _check(_libc().unshare(flags), "unshare")
-        child = os.fork()
-    except Exception as exc:  # noqa: BLE001 - report anything, run nothing
-        _report(f"SETUPFAIL trampoline: {exc!r}")
-        return _SETUP_FAILED
-    if child == 0:
-        _child_entry(cfg)
-    # pidns: ask init to kill and reap the namespace (keeps CPU accounting); else kill the worker
-    stop_sig = signal.SIGTERM if cfg.pidns else signal.SIGKILL
-    _STOPPER.arm(lambda: _signal_quietly(child, stop_sig, group=False))
-    _, status = os.waitpid(child, 0)
-    if not cfg.pidns:
-        _report(f"WORKER {status}")
-    return 0
-
-
-def _child_entry(cfg: _Config) -> None:
-    """First child of the trampoline: init (pidns) or directly the worker. Never returns."""
-    try:
-        if cfg.pidns:
-            _init_main(cfg)
-        else:
-            _exec_worker(cfg)
-    except BaseException as exc:  # noqa: BLE001
-        _report(f"SETUPFAIL child: {exc!r}")
-    os._exit(_SETUP_FAILED)
-
-
-def _init_main(cfg: _Config) -> None:
-    """pid 1: mounts, start the worker, reap everything; when the worker is gone (or a
-    stop is requested) SIGKILL the rest and reap it too, so all CPU time is accounted."""
-    _STOPPER.arm(_kill_namespace)
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    os.umask(0o022)
-    if cfg.mountns:
-        _apply_mounts(cfg.mounts)
-    worker = os.fork()
-    if worker == 0:
-        _exec_worker(cfg)
-    if _STOPPER.requested:  # stop arrived before the worker existed
-        _kill_namespace()
-    while True:
-        try:
-            pid, status = os.waitpid(-1, 0)
-        except ChildProcessError:
-            os._exit(0)
-        if pid == worker:
-            _report(f"WORKER {status}")
-            _kill_namespace()
-
-
-def _apply_mounts(plan: list[dict]) -> None:
-    """Make mounts private, mount a fresh /proc, then apply the masks in order."""
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    for mask in plan:
-        _apply_mask(mask)
-
-
-def _apply_mask(mask: dict) -> None:
-    """Cover one path (tmpfs or /dev/null) and bind its holes back in."""
-    path = mask["path"]
-    if not mask["is_dir"]:
-        _mount("/dev/null", path, None, MS_BIND)
-        return
-    holes = [(h, is_dir, os.open(h, os.O_PATH | os.O_CLOEXEC)) for h, is_dir in mask["holes"]]
-    _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, mask["opts"])
-    for hole, is_dir, fd in holes:
-        os.makedirs(os.path.dirname(hole), mode=0o755, exist_ok=True)
-        if is_dir:
-            os.mkdir(hole, 0o755)
-        else:
-            os.close(os.open(hole, os.O_CREAT | os.O_WRONLY, 0o644))
-        _mount(f"/proc/self/fd/{fd}", hole, None, MS_BIND | MS_REC)
-        os.close(fd)
-    if not mask["rw"]:
-        _mount(None, path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-
-
-def _exec_worker(cfg: _Config) -> None:
-    """Drop into the sandbox and exec argv. Never returns."""
-    try:
-        for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_DFL)
-        os.chdir(cfg.workdir)
-        for res, soft, hard in cfg.rlimits:
-            resource.setrlimit(res, (soft, hard))
-        if cfg.uid is not None:
-            os.setgroups([])
-            os.setgid(cfg.gid if cfg.gid is not None else cfg.uid)
-            os.setuid(cfg.uid)
-            if os.getuid() != cfg.uid or os.geteuid() != cfg.uid or os.getegid() != cfg.gid:
-                raise OSError(errno.EPERM, "uid switch did not take effect")
-        if cfg.nnp:
-            _prctl(PR_SET_NO_NEW_PRIVS, 1)
-    except BaseException as exc:  # noqa: BLE001
-        _report(f"SETUPFAIL worker: {exc!r}")
-        os._exit(_SETUP_FAILED)
-    os.closerange(_STATUS_FD, 1 << 20)
-    try:
-        os.execvp(cfg.argv[0], cfg.argv)
-    except OSError as exc:
-        os.write(2, f"sandbox: cannot execute {cfg.argv[0]!r}: {exc}\n".encode())
-    os._exit(127)
-
-
-def _killall_main(uid: int) -> int:
-    """Become ``uid`` and SIGKILL all its processes (kill(-1) is atomic w.r.t. fork)."""
-    if uid == 0:
-        return 2
-    os.setgroups([])
-    os.setuid(uid)
-    try:
-        os.kill(-1, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_trampoline_main(sys.argv[1:]))

@@ -66,8 +66,12 @@ create_sandbox_user() {
 }
 
 install_python_packages() {
-    log "creating virtualenv $W2V_VENV"
-    "$W2V_PYTHON" -m venv "$W2V_VENV"
+    if [ -x "$W2V_VENV/bin/python" ]; then
+        log "reusing virtualenv $W2V_VENV"
+    else
+        log "creating virtualenv $W2V_VENV"
+        "$W2V_PYTHON" -m venv "$W2V_VENV"
+    fi
     local pip=("$W2V_VENV/bin/python" -m pip --disable-pip-version-check --no-input)
     "${pip[@]}" install --no-cache-dir "${PIP_EXTRA[@]}" --requirement "$HERE/requirements.txt"
     "${pip[@]}" install --no-cache-dir --no-deps --no-build-isolation "${PIP_EXTRA[@]}" "$HERE"

@@ -83,14 +83,14 @@ class Browser:
         self._lock = threading.Lock()
         self._next_id = 0
         self._pending: dict[int, tuple[threading.Event, list]] = {}
-        self._listeners: dict[str, "Page"] = {}  # sessionId -> page
+        self._listeners: dict[str, Page] = {}  # sessionId -> page
         self._closed = False
         self._reader = threading.Thread(target=self._read_loop, name="cdp-reader", daemon=True)
         self._reader.start()
 
     # -- lifecycle -----------------------------------------------------------------------------
     @classmethod
-    def launch(cls, executable: Optional[str] = None, *, extra_args: tuple[str, ...] = ()) -> "Browser":
+    def launch(cls, executable: Optional[str] = None, *, extra_args: tuple[str, ...] = ()) -> Browser:
         executable = executable or find_chromium()
         if not executable:
             raise BrowserError("Chromium not found (install Debian's `chromium` package)")
@@ -144,7 +144,7 @@ class Browser:
                 pass
         self._profile.cleanup()
 
-    def __enter__(self) -> "Browser":
+    def __enter__(self) -> Browser:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -215,7 +215,7 @@ class Browser:
             page._on_event(message["method"], message.get("params", {}))
 
     # -- pages ---------------------------------------------------------------------------------
-    def new_page(self, width: int, height: int, *, mobile: Optional[bool] = None) -> "Page":
+    def new_page(self, width: int, height: int, *, mobile: Optional[bool] = None) -> Page:
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         page = Page(self, target, session)
@@ -237,6 +237,7 @@ class Page:
         self.blocked_requests: list[str] = []
         self.dialogs: list[str] = []
         self._loaded = threading.Event()
+        self.scripts_disabled = False
         self.width = 0
         self.height = 0
 
@@ -305,7 +306,7 @@ class Page:
         seen = [u for u in self.requests if not u.startswith(ALLOWED_SCHEMES)]
         return sorted(set(seen) | set(self.blocked_requests))
 
-    def goto(self, target: "Path | str", *, timeout: float = 30.0) -> None:
+    def goto(self, target: Path | str, *, timeout: float = 30.0) -> None:
         url = Path(target).resolve().as_uri() if not str(target).startswith(("file:", "about:", "data:")) else str(target)
         self._loaded.clear()
         result = self.call("Page.navigate", {"url": url})
@@ -313,9 +314,18 @@ class Page:
             raise BrowserError(f"navigation to {url} failed: {result['errorText']}")
         if not self._loaded.wait(timeout):
             raise BrowserError(f"{url}: load event not fired within {timeout} s")
-        # Let layout, fonts and any deferred script settle.
-        self.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))", await_promise=True)
-        time.sleep(0.05)
+        # Let layout and any deferred script settle (two frames; a plain pause when scripts are off).
+        if self.scripts_disabled:
+            time.sleep(0.2)
+        else:
+            self.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))",
+                          await_promise=True)
+            time.sleep(0.05)
+
+    def disable_scripts(self) -> None:
+        """Load pages as a browser with JavaScript turned off would."""
+        self.call("Emulation.setScriptExecutionDisabled", {"value": True})
+        self.scripts_disabled = True
 
     def evaluate(self, expression: str, *, await_promise: bool = False) -> Any:
         result = self.call("Runtime.evaluate", {
@@ -328,7 +338,7 @@ class Page:
     def emulate_media(self, media: str) -> None:
         self.call("Emulation.setEmulatedMedia", {"media": media})
 
-    def screenshot(self, path: "Path | str", *, full_page: bool = True, max_height: int = 20000) -> Path:
+    def screenshot(self, path: Path | str, *, full_page: bool = True, max_height: int = 20000) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         params: dict[str, Any] = {"format": "png"}
@@ -342,7 +352,7 @@ class Page:
         path.write_bytes(base64.b64decode(data))
         return path
 
-    def pdf(self, path: "Path | str") -> Path:
+    def pdf(self, path: Path | str) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         data = self.call("Page.printToPDF", {"printBackground": False, "preferCSSPageSize": True}, timeout=60)["data"]
@@ -367,8 +377,8 @@ class Page:
                           && r.width > 0 && r.height > 0;
           return {found: true, visible, left: r.left, right: r.right, width: r.width, height: r.height,
                   within: r.left >= -1 && r.right <= window.innerWidth + 1};
-        })(%s)
-        """ % json.dumps(selector)
+        })(SELECTOR)
+        """.replace("SELECTOR", json.dumps(selector))
         return self.evaluate(js)
 
     def close(self) -> None:
@@ -377,3 +387,63 @@ class Page:
             self.browser.call("Target.closeTarget", {"targetId": self.target})
         except BrowserError:
             pass
+
+
+# -- helpers shared by the report tests ------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+VIEWPORTS = {"phone": (375, 800), "desktop": (1280, 900)}
+
+
+def launch_or_skip() -> Browser:
+    """A browser for a test module; without Chromium: fail under CI=true, skip elsewhere."""
+    import pytest
+
+    if not find_chromium():
+        message = ("headless Chromium is not installed: `apt-get install chromium` (Debian's package); "
+                   ".ci/run installs it")
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return Browser.launch()
+
+
+def open_checked(browser: Browser, path: Path, viewport: str, *, selectors: tuple[str, ...] = (),
+                 screenshot: Optional[str] = None) -> Page:
+    """Open ``path`` at a named viewport and assert the basics every page must meet.
+
+    No console error, no uncaught exception, no dialog, no request leaving the machine, every image
+    decoded, every selector visible and inside the viewport's width, and (on the phone) no horizontal
+    scrolling of the page.  The caller closes the returned page.
+    """
+    width, height = VIEWPORTS[viewport]
+    page = browser.new_page(width, height)
+    page.goto(path)
+    problems = []
+    if page.console_errors:
+        problems.append(f"console errors: {page.console_errors}")
+    if page.network_requests:
+        problems.append(f"network requests: {page.network_requests}")
+    if page.dialogs:
+        problems.append(f"dialogs opened: {page.dialogs}")
+    broken = page.evaluate("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
+                           ".map(i => i.alt.slice(0, 60))")
+    if broken:
+        problems.append(f"images that did not decode: {broken}")
+    for selector in selectors:
+        state = page.visibility(selector)
+        if not state["visible"]:
+            problems.append(f"{selector} not visible at {viewport}: {state}")
+        elif not state["within"]:
+            problems.append(f"{selector} sticks out of the {width}px viewport: {state}")
+    if viewport == "phone":
+        overflow = page.horizontal_overflow()
+        if overflow > 0:
+            problems.append(f"page scrolls horizontally by {overflow}px at {width}px")
+    if screenshot:
+        page.screenshot(SCREENSHOTS / f"{screenshot}-{viewport}.png")
+    if problems:
+        page.close()
+        raise AssertionError(f"{path.name} @ {viewport}:\n  " + "\n  ".join(problems))
+    return page

@@ -126,6 +126,7 @@ class LocalExecutor:
         self.workers = max(1, int(workers or default_jobs()))
         self.kind = kind
         self.name = f"local {kind}es x{self.workers}" if kind == "process" else f"local threads x{self.workers}"
+        self._known_pids: set[int] = set()
         self._pool = self._new_pool()
         self._old_pools: list[cf.Executor] = []
 
@@ -137,30 +138,34 @@ class LocalExecutor:
         return cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
                                       initializer=worker_init, initargs=(os.getpid(),))
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future:
-        return self._pool.submit(fn, *args)
-
     def is_lost_worker(self, exc: BaseException) -> bool:
         from concurrent.futures.process import BrokenProcessPool
 
         return isinstance(exc, BrokenProcessPool)
 
     def restart(self) -> None:
+        self._pids()
         old = self._pool
         old.shutdown(wait=False, cancel_futures=True)
         self._old_pools.append(old)
         self._pool = self._new_pool()
 
     def _pids(self) -> list[int]:
-        pids: list[int] = []
+        """Worker pids (remembered: ``shutdown`` forgets them, and ``kill`` may come after it)."""
         for pool in [self._pool, *self._old_pools]:
             processes = getattr(pool, "_processes", None) or {}
-            pids.extend(p.pid for p in list(processes.values()) if p.pid)
-        return pids
+            self._known_pids.update(p.pid for p in list(processes.values()) if p.pid)
+        return sorted(self._known_pids)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future:
+        future = self._pool.submit(fn, *args)
+        self._pids()
+        return future
 
     def interrupt(self) -> None:
+        pids = self._pids()
         self._pool.shutdown(wait=False, cancel_futures=True)
-        for pid in self._pids():
+        for pid in pids:
             try:
                 os.kill(pid, signal.SIGTERM)  # KeyboardInterrupt inside the engine; ignored when idle
             except OSError:
@@ -254,9 +259,11 @@ class DaskExecutor:
             pass
 
 
-def make_executor(*, jobs: Optional[int] = None, scheduler: Optional[str] = None) -> Executor:
+def make_executor(*, jobs: Optional[int] = None, scheduler: Optional[str] = None,
+                  connect_timeout: float = 20.0) -> Executor:
+    """A :class:`DaskExecutor` when ``scheduler`` is given, else a process :class:`LocalExecutor`."""
     if scheduler:
-        return DaskExecutor(scheduler)
+        return DaskExecutor(scheduler, connect_timeout=connect_timeout)
     return LocalExecutor(jobs)
 
 

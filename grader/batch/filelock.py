@@ -106,7 +106,7 @@ class FileLock:
         finally:
             os.close(fd)
 
-    def __enter__(self) -> "FileLock":
+    def __enter__(self) -> FileLock:
         if not self.acquire():
             raise LockTimeout(f"could not lock {self.path} within {self.timeout} s")
         return self

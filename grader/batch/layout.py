@@ -70,7 +70,7 @@ class BatchInput:
             self._tmp.cleanup()
             self._tmp = None
 
-    def __enter__(self) -> "BatchInput":
+    def __enter__(self) -> BatchInput:
         return self
 
     def __exit__(self, *exc: object) -> None:

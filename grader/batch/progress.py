@@ -25,7 +25,7 @@ class Reporter:
     def remaining(self) -> int:
         return max(0, self.total - self.done - self.failed)
 
-    def __enter__(self) -> "Reporter":
+    def __enter__(self) -> Reporter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -71,8 +71,14 @@ class RichReporter(Reporter):
     def __init__(self, total: int) -> None:
         super().__init__(total)
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.console = Console()
         self.progress = Progress(

@@ -56,7 +56,8 @@ def _now() -> str:
 # to do on Ctrl-C) and turns the first SIGINT/SIGTERM that arrives while it
 # grades into KeyboardInterrupt inside the engine, whose sandbox then kills
 # its process groups.  Further signals are ignored so the engine's clean-up
-# is not interrupted in turn.  If the batch process itself dies (even by
+# is not interrupted in turn.  SIGTERM (sent by the batch when it stops) is
+# sticky: tasks already queued to this worker are then returned unstarted.  If the batch process itself dies (even by
 # SIGKILL), PR_SET_PDEATHSIG delivers SIGTERM here and the worker stops too.
 
 _state = threading.local()
@@ -78,12 +79,21 @@ def _parent_gone() -> bool:
     return _parent_pid is not None and os.getppid() != _parent_pid
 
 
+_stop_requested = False  # SIGTERM from the batch: this worker takes no more work
+
+
 def _idle_handler(signum: int, frame: Any) -> None:
-    if signum == signal.SIGTERM and _parent_gone():
-        os._exit(128 + signum)
+    global _stop_requested
+    if signum == signal.SIGTERM:
+        _stop_requested = True
+        if _parent_gone():
+            os._exit(128 + signum)
 
 
 def _busy_handler(signum: int, frame: Any) -> None:
+    global _stop_requested
+    if signum == signal.SIGTERM:
+        _stop_requested = True
     if getattr(_state, "interrupted", False):
         return
     _state.interrupted = True
@@ -122,6 +132,9 @@ def run_task(task: GradeTask) -> dict[str, Any]:
     }
     managed = _in_managed_worker()
     _state.interrupted = False
+    if managed and _stop_requested:  # queued before the batch stopped: do not start it
+        outcome.update(status=STATUS_INTERRUPTED, error="interrupted", finished_at=_now(), duration=0.0)
+        return outcome
     if managed:
         signal.signal(signal.SIGINT, _busy_handler)
         signal.signal(signal.SIGTERM, _busy_handler)
@@ -149,7 +162,9 @@ def run_task(task: GradeTask) -> dict[str, Any]:
         result.submission.root = task.source  # temp/extraction paths differ between runs and machines
         outcome["result"] = to_jsonable(result)
         if result.internal_error:
-            outcome["error"] = f"grader-side error reported by the engine: {result.internal_error}"
+            lines = [line.strip() for line in str(result.internal_error).splitlines() if line.strip()]
+            outcome["error"] = f"grader-side error reported by the engine: {lines[-1] if lines else '?'}"
+            outcome["traceback"] = str(result.internal_error)[-4000:]
         else:
             outcome["status"] = STATUS_GRADED
     except KeyboardInterrupt:

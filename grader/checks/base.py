@@ -46,7 +46,10 @@ def new_result(spec: TestSpec) -> TestResult:
 def finish(result: TestResult, cases: list[CaseResult], events: list[SandboxEvent]) -> TestResult:
     """Score by the fraction of passed cases; set status, summary, hint, events."""
     result.cases = cases
-    result.events = events
+    unique: dict[tuple[str, str], SandboxEvent] = {}
+    for event in events:
+        unique.setdefault((event.kind, event.message), event)
+    result.events = list(unique.values())
     passed = sum(c.passed for c in cases)
     fraction = passed / len(cases) if cases else 0.0
     result.score = round(result.max_score * fraction, 4)
@@ -66,7 +69,7 @@ def finish(result: TestResult, cases: list[CaseResult], events: list[SandboxEven
 
 def _is_error(case: CaseResult, events: list[SandboxEvent]) -> bool:
     return case.message.startswith(("Time limit", "Your code ended", "The Python process", "Memory limit",
-                                    "CPU time limit", "Process limit", "File size limit", "This call was not run",
+                                    "CPU time limit", "Process limit", "File size limit", "This call was not run", "Not run:",
                                     "Your function raised"))
 
 
@@ -81,7 +84,14 @@ def error_result(spec: TestSpec, message: str, events: list[SandboxEvent]) -> Te
 
 
 def outcome_events(outcome: CallOutcome) -> list[SandboxEvent]:
-    return [outcome.event] if outcome.event is not None else []
+    """Sandbox events of one call; an exception raised by student code is reported as a crash."""
+    if outcome.event is not None:
+        return [outcome.event]
+    if outcome.raised:
+        exc = outcome.raised
+        return [SandboxEvent("crash", f"Your code raised {exc.get('type')}: {exc.get('message')}",
+                             exc.get("traceback", ""))]
+    return []
 
 
 def unfinished_case(case_id: str, description: str, outcome: CallOutcome) -> Optional[CaseResult]:

@@ -18,7 +18,8 @@ from grader.rubric import Rubric, TestSpec
 
 from .base import Outcomes, PlannedTest, finish, new_result, outcome_events, unfinished_case
 
-NEG_SCRIPT = [1, 3, 1, 4, 2, 2, 4, 3, 1, 4]  # negatives with repeats (outside word 0 never drawn)
+NEG_SCRIPT = [0, 2, 3, 4, 5, 6, 7, 8]  # 8 distinct negatives (outside word 1 never drawn); repeats are
+# graded by negSamplingLossAndGradient.correctness.repeats, so a duplicate bug is not charged twice
 
 
 def plan(spec: TestSpec, arrays: dict[str, np.ndarray], h: float) -> PlannedTest:
@@ -41,7 +42,7 @@ def _loss_call(spec: TestSpec, arrays: dict[str, np.ndarray], h: float, wrt: int
                             "output": 1 if wrt == 0 else 2, "h": h, "seed": 31415, "inject": {}}
     if fn == "negSamplingLossAndGradient":
         args.append({"scripted_dataset": NEG_SCRIPT})
-        args.append(10)
+        args.append(len(NEG_SCRIPT))
         call["inject"] = {"sigmoid": "support:stable_sigmoid", "getNegativeSamples": "support:get_negative_samples"}
     else:
         args.append(None)

@@ -109,7 +109,7 @@ def _dedupe(points: np.ndarray) -> np.ndarray:
 def _judge_trajectory(call, meta, got, exp_meta, exp, rubric) -> str:
     tol = rubric.tolerances
     points, expected = got.get("points"), exp.get("points")
-    if points is None:
+    if points is None or len(points) == 0:
         return "sgd never called f."
     points = _dedupe(points)
     if points.shape != expected.shape:
@@ -137,7 +137,9 @@ def _judge_postprocessing(call, meta, got, exp_meta, exp, rubric) -> str:
     calls, iterations = int(meta.get("post_calls", 0)), int(call["iterations"])
     if calls != iterations:
         return f"postprocessing was called {calls} times in {iterations} iterations; it must be called once per iteration."
-    points, post_in, post_out = got["points"], got["post_in"], got["post_out"]
+    points, post_in, post_out = (got.get(k) for k in ("points", "post_in", "post_out"))
+    if points is None or post_in is None or post_out is None or len(points) == 0:
+        return "sgd never called f and postprocessing."
     points = _dedupe(points)
     for t in range(min(len(points) - 1, len(post_out))):
         if not arrays_close(points[t + 1], post_out[t], tol.rtol, tol.atol):
@@ -154,7 +156,7 @@ def _judge_postprocessing(call, meta, got, exp_meta, exp, rubric) -> str:
 
 def _judge_anneal(call, meta, got, exp_meta, exp, rubric) -> str:
     steps, expected = got.get("steps"), exp.get("steps")
-    if steps is None or steps.shape != expected.shape:
+    if steps is None or expected is None or steps.shape != expected.shape:
         return "sgd did not run the expected number of iterations."
     window = slice(ANNEAL_EVERY - 3, ANNEAL_EVERY + 2)
     if not np.allclose(steps[window], expected[window], rtol=1e-5, atol=1e-12):
@@ -164,11 +166,12 @@ def _judge_anneal(call, meta, got, exp_meta, exp, rubric) -> str:
 
 
 def _judge_progress(call, meta, got, exp_meta, exp, rubric) -> str:
+    """f once per iteration, and the printed progress matches the losses f returned (sign-agnostic)."""
     calls, iterations = int(meta.get("calls", 0)), int(call["iterations"])
     if calls != iterations:
         return f"f was evaluated {calls} times in {iterations} iterations; evaluate it exactly once per iteration."
     printed = [line for line in str(meta.get("printed", "")).splitlines() if line.startswith("iter")]
-    expected = [line for line in str(exp_meta.get("printed", "")).splitlines() if line.startswith("iter")]
+    expected = _expected_progress(got.get("losses"), iterations, int(call.get("print_every", 10)))
     if printed != expected:
         first = next((i for i, (a, b) in enumerate(zip(printed, expected)) if a != b), min(len(printed),
                                                                                            len(expected)))
@@ -178,17 +181,36 @@ def _judge_progress(call, meta, got, exp_meta, exp, rubric) -> str:
     return ""
 
 
+def _expected_progress(losses, iterations: int, every: int) -> list[str]:
+    """The starter's smoothed progress lines for the losses f actually returned."""
+    if losses is None or len(losses) < iterations:
+        return ["(f returned no losses)"]
+    lines, exploss = [], None
+    for it in range(1, iterations + 1):
+        if it % every == 0:
+            loss = float(losses[it - 1])
+            exploss = loss if not exploss else 0.95 * exploss + 0.05 * loss
+            lines.append("iter %d: %f" % (it, exploss))  # noqa: UP031 - the starter's exact format
+    return lines
+
+
 def _judge_saved(call, meta, got, exp_meta, exp, rubric) -> str:
-    tol = rubric.tolerances
-    points, expected = got.get("points"), exp.get("points")
-    if points is None or len(points) != len(expected):
+    """Resume: start at the saved x, run the remaining iterations, annealed step, restored RNG (sign-agnostic)."""
+    points, saved = got.get("points"), exp.get("points")
+    remaining = int(call["iterations"]) - 7
+    if points is None or len(points) != remaining:
         count = 0 if points is None else len(points)
-        return (f"Resuming from saved_params_7.npy should run {len(expected)} more iterations; f was called "
-                f"{count} times.")
-    if not arrays_close(points[0], expected[0], tol.rtol, tol.atol):
+        return f"Resuming from saved_params_7.npy should run {remaining} more iterations; f was called {count} times."
+    if not arrays_close(points[0], saved[0], rubric.tolerances.rtol, rubric.tolerances.atol):
         return "The first iterate after resuming is not the saved parameters."
-    if not arrays_close(points, expected, tol.rtol, tol.atol):
-        return "After resuming, the iterates differ (the step must be annealed for the iterations already done)."
+    step = float(call["step"]) * 0.5 ** (7 / ANNEAL_EVERY)
+    objective = support.RecordingObjective(points[0].size, seed=int(call["seed"]))
+    for t in range(len(points) - 1):
+        _, grad = objective(points[t])
+        moved = np.linalg.norm(points[t + 1] - points[t])
+        if not np.isclose(moved, step * np.linalg.norm(grad), rtol=1e-6, atol=1e-12):
+            return (f"After resuming, iteration {t + 8} used step {moved / np.linalg.norm(grad):.6g}; expected "
+                    f"{step:.6g} (the provided code anneals the step for the 7 iterations already done).")
     if not arrays_close(got.get("draws"), exp.get("draws"), 0, 0):
         return "The saved random state was not restored when resuming."
     return ""

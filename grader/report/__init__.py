@@ -23,10 +23,11 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import re
 from pathlib import Path
 from typing import Optional
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from grader.report.dashboard import DashboardEntry, build_dashboard_view
 from grader.report.markdown import render_markdown_summary
@@ -35,6 +36,7 @@ from grader.results import GradeResult
 
 __all__ = [
     "AUDIENCES",
+    "TEMPLATES",
     "DashboardEntry",
     "content_security_policy",
     "page_environment",
@@ -48,7 +50,7 @@ __all__ = [
 TEMPLATES = Path(__file__).with_name("templates")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _asset(name: str) -> str:
     return (TEMPLATES / name).read_text(encoding="utf-8")
 
@@ -68,7 +70,7 @@ def content_security_policy(script: str = "") -> str:
             f"script-src {script_src}; connect-src 'none'; base-uri 'none'; form-action 'none'; frame-src 'none'")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def page_environment():
     """The jinja2 environment for report templates (autoescape on, strict undefined)."""
     import jinja2
@@ -80,7 +82,17 @@ def page_environment():
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["ticks"] = inline_code
     return env
+
+
+_TICKS = re.compile(r"`([^`\n]{1,200})`")
+
+
+def inline_code(text: object) -> Markup:
+    """Escape ``text``, then show `backticked` spans as ``<code>`` (the only markup added)."""
+    escaped = str(escape(text))
+    return Markup(_TICKS.sub(lambda m: f"<code>{m.group(1)}</code>", escaped))
 
 
 def _render_page(template: str, script_name: Optional[str], **context) -> str:

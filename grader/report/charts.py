@@ -16,7 +16,7 @@ import base64
 import io
 import math
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from grader.report.text import fmt_ratio, fmt_seconds, function_label
 from grader.results import SpeedVerdict
@@ -25,6 +25,7 @@ STUDENT_COLOR = "#c2410c"  # orange, with hatching so it is not colour alone
 REFERENCE_COLOR = "#0f766e"  # teal
 INK = "#1f2937"
 GRID = "#d1d5db"
+NOISE = 1e-7  # |error| at or below this is floating-point rounding, drawn and counted as a match
 
 _RC = {
     "svg.hashsalt": "w2v-grader",  # deterministic ids
@@ -49,13 +50,34 @@ class Chart:
     height: int
 
 
-def _figure(width_in: float, height_in: float):
+def _figure(width_in: float, height_in: float, *, left: float = 0.8, right: float = 0.25, top: float = 0.25,
+            bottom: float = 0.55):
+    """A figure with fixed margins in inches (no layout engine: it would double the drawing time)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width_in, height_in), dpi=96, layout="constrained")
+    fig = Figure(figsize=(width_in, height_in), dpi=96)
+    fig.subplots_adjust(left=left / width_in, right=1 - right / width_in, top=1 - top / height_in,
+                        bottom=bottom / height_in)
+    return fig
+
+
+def _fit_left_margin(fig, ax, width_in: float) -> None:
+    """Make the left margin exactly as wide as the y tick labels (measured, not guessed)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    widest = max((t.get_window_extent(renderer).width for t in ax.get_yticklabels()), default=0.0) / fig.dpi
+    left = min(widest + 0.25, width_in * 0.5)
+    fig.subplots_adjust(left=left / width_in)
+
+
+def _quiet_minor_ticks(axis) -> None:
+    from matplotlib.ticker import NullFormatter
+
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _to_chart(fig, alt: str) -> Chart:
@@ -63,10 +85,34 @@ def _to_chart(fig, alt: str) -> Chart:
 
     with matplotlib.rc_context(_RC):
         buf = io.BytesIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "w2v-grader"})
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": f"w2v-grader with Matplotlib {matplotlib.__version__}"})
     width_in, height_in = fig.get_size_inches()
     encoded = base64.b64encode(buf.getvalue()).decode("ascii")
     return Chart(f"data:image/svg+xml;base64,{encoded}", alt, int(width_in * 96), int(height_in * 96))
+
+
+_CACHE: dict[str, Chart] = {}
+_CACHE_SIZE = 64
+
+
+def cached(kind: str, *key_parts: Any):
+    """Memoise a chart on its inputs: the same result is often rendered for two audiences."""
+    import json
+
+    from grader.results import to_jsonable
+
+    def wrap(build):
+        key = kind + json.dumps(to_jsonable(list(key_parts)), sort_keys=True, default=repr)
+        if key not in _CACHE:
+            chart = build()
+            if chart is None:
+                return None
+            if len(_CACHE) >= _CACHE_SIZE:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[key] = chart
+        return _CACHE[key]
+
+    return wrap
 
 
 def _rc():
@@ -75,35 +121,52 @@ def _rc():
     return matplotlib.rc_context(_RC)
 
 
-def speed_chart(verdicts: Sequence[SpeedVerdict]) -> Optional[Chart]:
-    """Horizontal bars: the student's vs the reference's CPU time per call, per function and size (log scale)."""
+def speed_chart(verdicts: Sequence[SpeedVerdict], *, narrow: bool = False) -> Optional[Chart]:
+    """Horizontal bars: the student's vs the reference's CPU time per call (memoised)."""
+    return cached("speed", list(verdicts), narrow)(lambda: _speed_chart(verdicts, narrow=narrow))
+
+
+def _speed_chart(verdicts: Sequence[SpeedVerdict], *, narrow: bool = False) -> Optional[Chart]:
+    """Horizontal bars: the student's vs the reference's CPU time per call, per function and size (log scale).
+
+    ``narrow=True`` draws a phone-sized variant (shorter labels, 1:1 at 375 px).
+    """
     rows = [(v, m) for v in verdicts for m in v.measurements
             if _positive(m.student_seconds) and _positive(m.reference_seconds)]
     if not rows:
         return None
     with _rc():
-        fig = _figure(7.0, 0.55 * len(rows) + 1.3)
+        labels = [f"{function_label(v.function)}\n{m.size_label.split(', ')[0] if narrow else m.size_label}"
+                  for v, m in rows]
+        width = 3.5 if narrow else 6.8
+        fig = _figure(width, (0.62 if narrow else 0.55) * len(rows) + 1.2, left=1.0,
+                      top=0.45 if narrow else 0.2, bottom=0.55)
         ax = fig.add_subplot()
-        labels = []
         bar_h = 0.38
-        for i, (verdict, m) in enumerate(rows):
+        for i, (_verdict, m) in enumerate(rows):
             y = len(rows) - 1 - i
-            labels.append(f"{function_label(verdict.function)}\n{m.size_label}")
             ax.barh(y + bar_h / 2, m.student_seconds, height=bar_h, color=STUDENT_COLOR, hatch="///",
                     edgecolor="white", label="your code" if i == 0 else None)
             ax.barh(y - bar_h / 2, m.reference_seconds, height=bar_h, color=REFERENCE_COLOR,
                     label="reference" if i == 0 else None)
             ax.text(max(m.student_seconds, m.reference_seconds) * 1.15, y, fmt_ratio(m.ratio),
                     va="center", fontsize=9, fontweight="bold")
-        ax.set_yticks(range(len(rows) - 1, -1, -1), labels, fontsize=8)
+        ax.set_yticks(range(len(rows) - 1, -1, -1), labels, fontsize=8 if narrow else 9)
+        _fit_left_margin(fig, ax, width)
         ax.set_xscale("log")
+        _quiet_minor_ticks(ax.xaxis)
         lo = min(min(m.student_seconds, m.reference_seconds) for _, m in rows)
         hi = max(max(m.student_seconds, m.reference_seconds) for _, m in rows)
-        ax.set_xlim(lo / 2, hi * 4)
-        ax.set_xlabel("CPU seconds per call (log scale; shorter is faster)")
+        ax.set_xlim(lo / 2, hi * (8 if narrow else 4))
+        ax.set_xlabel("CPU s per call (log; shorter = faster)" if narrow
+                      else "CPU seconds per call (log scale; shorter is faster)", fontsize=8 if narrow else 10)
+        ax.tick_params(axis="x", labelsize=8)
         ax.grid(axis="x", color=GRID, linewidth=0.6)
         ax.set_axisbelow(True)
-        ax.legend(loc="lower right", fontsize=8, frameon=True)
+        if narrow:
+            ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, fontsize=8, frameon=False)
+        else:
+            ax.legend(loc="lower right", fontsize=8, frameon=True)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         alt_parts = [f"{function_label(v.function)} at {m.size_label}: yours {fmt_seconds(m.student_seconds)}, "
@@ -112,6 +175,11 @@ def speed_chart(verdicts: Sequence[SpeedVerdict]) -> Optional[Chart]:
 
 
 def heatmap(matrix: Sequence[Sequence[float]], title: str) -> Optional[Chart]:
+    """|got − expected| of a matrix output as a heatmap (memoised)."""
+    return cached("heatmap", matrix, title)(lambda: _heatmap(matrix, title))
+
+
+def _heatmap(matrix: Sequence[Sequence[float]], title: str) -> Optional[Chart]:
     """|got − expected| of a matrix output as a heatmap (log colour scale when it spans decades)."""
     import numpy as np
 
@@ -125,13 +193,13 @@ def heatmap(matrix: Sequence[Sequence[float]], title: str) -> Optional[Chart]:
         return None
     bad = ~np.isfinite(data)  # nan/inf in your output: shown in the darkest colour
     data = np.where(bad, 0.0, np.abs(data))
+    data[data <= NOISE] = 0.0  # rounding noise counts as a match
     rows, cols = data.shape
     top = float(data.max()) if data.size else 0.0
     with _rc():
-        aspect = min(max(cols / max(rows, 1), 0.35), 3.0)
-        width = 5.6
-        height = min(max(width / aspect * 0.8, 1.6), 6.0)
-        fig = _figure(width, height)
+        width = 4.8
+        height = min(max(rows / max(cols, 1) * 3.2 + 1.0, 1.8), 4.6)
+        fig = _figure(width, height, left=0.55, right=0.2, top=0.35, bottom=0.5)
         ax = fig.add_subplot()
         from matplotlib.colors import LogNorm, Normalize
 
@@ -139,7 +207,7 @@ def heatmap(matrix: Sequence[Sequence[float]], title: str) -> Optional[Chart]:
         if positive.size and positive.max() / positive.min() > 1e3:
             low = max(float(positive.min()), float(positive.max()) * 1e-12)
             norm = LogNorm(vmin=low, vmax=top)
-            shown = np.where(data > 0, data, np.nan)  # exact zeros -> light grey
+            shown = np.where(data > 0, data, np.nan)  # matches -> light grey
         else:
             norm = Normalize(vmin=0, vmax=top if top > 0 else 1.0)
             shown = data.copy()
@@ -147,6 +215,10 @@ def heatmap(matrix: Sequence[Sequence[float]], title: str) -> Optional[Chart]:
         image = ax.imshow(shown, cmap=_cmap(), norm=norm, aspect="auto", interpolation="nearest")
         ax.set_xlabel("column")
         ax.set_ylabel("row")
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
         ax.set_title(title + (" (nan/inf shown darkest)" if bad.any() else ""), fontsize=9)
         cbar = fig.colorbar(image, ax=ax, shrink=0.9)
         cbar.set_label("|yours − expected|", fontsize=8)
@@ -159,9 +231,7 @@ def heatmap(matrix: Sequence[Sequence[float]], title: str) -> Optional[Chart]:
 def _cmap():
     from matplotlib import colormaps
 
-    cmap = colormaps["magma_r"].copy()
-    cmap.set_bad("#e5e7eb")  # exact zeros / non-finite shown as light grey
-    return cmap
+    return colormaps["magma_r"].with_extremes(bad="#e5e7eb")  # exact zeros (log scale) in light grey
 
 
 def score_histogram(scores: Sequence[float], max_score: float) -> Optional[Chart]:
@@ -170,11 +240,12 @@ def score_histogram(scores: Sequence[float], max_score: float) -> Optional[Chart
     if not values:
         return None
     top = max(max_score, max(values), 1.0)
-    bins = min(max(int(math.ceil(top)), 4), 24)
+    step = next(s for s in (0.25, 0.5, 1, 2, 5, 10, 20, 50) if top / s <= 24)  # readable bins on point boundaries
+    bins = [i * step for i in range(int(math.ceil(top / step)) + 1)]
     with _rc():
-        fig = _figure(6.4, 2.8)
+        fig = _figure(5.6, 2.6, left=0.6)
         ax = fig.add_subplot()
-        ax.hist(values, bins=bins, range=(0, top), color=REFERENCE_COLOR, edgecolor="white")
+        ax.hist(values, bins=bins, color=REFERENCE_COLOR, edgecolor="white")
         ax.set_xlabel(f"score (out of {top:g})")
         ax.set_ylabel("submissions")
         ax.yaxis.get_major_locator().set_params(integer=True)
@@ -188,24 +259,35 @@ def score_histogram(scores: Sequence[float], max_score: float) -> Optional[Chart
 def ratio_distribution(ratios: dict[str, list[float]]) -> Optional[Chart]:
     """One row per function: each submission's speed ratio (student/reference) as a dot, log scale."""
     import numpy as np
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     items = [(fn, [r for r in values if _positive(r)]) for fn, values in ratios.items()]
     items = [(fn, values) for fn, values in items if values]
     if not items:
         return None
+    every = [r for _, values in items for r in values]
+    lo, hi = min(min(every), 0.8), max(max(every), 4.0)
     with _rc():
-        fig = _figure(6.4, 0.55 * len(items) + 1.3)
+        fig = _figure(6.0, 0.42 * len(items) + 1.1, left=1.25)
         ax = fig.add_subplot()
         rng = np.random.default_rng(0)
-        for i, (fn, values) in enumerate(items):
+        for i, (_fn, values) in enumerate(items):
             y = len(items) - 1 - i
-            jitter = rng.uniform(-0.18, 0.18, size=len(values))
-            ax.scatter(values, y + jitter, s=14, color=STUDENT_COLOR, alpha=0.7, edgecolors="none")
-            ax.plot([float(np.median(values))] * 2, [y - 0.3, y + 0.3], color=INK, linewidth=2)
-        ax.axvline(1.0, color=REFERENCE_COLOR, linestyle="--", linewidth=1)
-        ax.set_yticks(range(len(items) - 1, -1, -1), [function_label(fn) for fn, _ in items], fontsize=8)
+            jitter = rng.uniform(-0.15, 0.15, size=len(values))
+            ax.scatter(values, y + jitter, s=30, color=STUDENT_COLOR, alpha=0.75, edgecolors=INK, linewidths=0.4,
+                       zorder=3)
+            ax.plot([float(np.median(values))] * 2, [y - 0.32, y + 0.32], color=INK, linewidth=2.2, zorder=4)
+        ax.axvline(1.0, color=REFERENCE_COLOR, linestyle="--", linewidth=1.2)
+        ax.set_yticks(range(len(items) - 1, -1, -1), [function_label(fn) for fn, _ in items], fontsize=9)
+        _fit_left_margin(fig, ax, 6.0)
+        ax.set_ylim(-0.6, len(items) - 0.4)
         ax.set_xscale("log")
-        ax.set_xlabel("time ÷ reference time (log scale; dashed line = reference, bar = median)")
+        ax.set_xlim(lo / 1.3, hi * 1.3)
+        ticks = [t for t in (0.25, 0.5, 1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000) if lo / 1.3 <= t <= hi * 1.3]
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}×"))
+        ax.set_xlabel("CPU time ÷ reference time (log scale; dashed = reference, bar = median)", fontsize=9)
         ax.grid(axis="x", color=GRID, linewidth=0.6)
         ax.set_axisbelow(True)
         for side in ("top", "right"):

@@ -118,6 +118,13 @@ def _flags(result: Optional[GradeResult]) -> tuple[list[str], list[str]]:
     if result.internal_error:
         flags.append("grader error")
         details.append(truncate(result.internal_error.splitlines()[0] if result.internal_error else "", 200))
+    errored = [t for t in result.tests if t.status == Status.ERROR]
+    if errored and not result.internal_error:
+        first = errored[0]
+        failed = next((c for c in first.cases if not c.passed and c.message), None)
+        flags.append("errors in tests")
+        details.append(truncate(f"{len(errored)} test(s) could not run, e.g. {first.number}: "
+                                f"{failed.message if failed else first.summary}", 200))
     for event in _all_events(result):
         flag = FLAG_KINDS.get(event.kind)
         if flag is None:
@@ -187,7 +194,7 @@ def _rates(results: list[GradeResult]) -> list[TestRate]:
 
 
 def _causes(entries: list[DashboardEntry]) -> tuple[list[Cause], list[tuple[str, int]]]:
-    causes: dict[tuple[str, str], list[str]] = defaultdict(list)
+    causes: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: {"labels": [], "tests": []})
     events: dict[str, set[str]] = defaultdict(set)
     for entry in entries:
         result = entry.result
@@ -201,14 +208,19 @@ def _causes(entries: list[DashboardEntry]) -> tuple[list[Cause], list[tuple[str,
                 failed = next((c for c in test.cases if not c.passed), None)
                 reason = failed.message if failed else test.status.value
             reason = truncate(reason.strip(), 300)
-            key = (f"{test.number} {test.name}", reason)
-            if entry.label not in causes[key]:
-                causes[key].append(entry.label)
+            key = (function_label(test.function), reason)
+            slot = causes[key]
+            if entry.label not in slot["labels"]:
+                slot["labels"].append(entry.label)
+            if test.number not in slot["tests"]:
+                slot["tests"].append(test.number)
         for event in _all_events(result):
             if event.kind != "note":
                 events[event_title(event.kind)].add(entry.label)
-    ranked = sorted(causes.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:12]
-    out = [Cause(test, cause, len(labels), [truncate(x, 60) for x in labels[:8]]) for (test, cause), labels in ranked]
+    ranked = sorted(causes.items(), key=lambda kv: (-len(kv[1]["labels"]), kv[0]))[:12]
+    out = [Cause(f"{function} ({', '.join(sorted(slot['tests'], key=number_key))})", cause, len(slot["labels"]),
+                 [truncate(x, 60) for x in slot["labels"][:8]])
+           for (function, cause), slot in ranked]
     event_counts = sorted(((k, len(v)) for k, v in events.items()), key=lambda kv: (-kv[1], kv[0]))
     return out, event_counts
 

@@ -17,10 +17,14 @@ from grader.report.view import build_report_view
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~{}])")
 
 
+_TICKS = re.compile(r"(`[^`\n]{1,200}`)")
+
+
 def md_escape(text: str) -> str:
-    """Escape Markdown/HTML-significant characters in one line of text."""
+    """Escape Markdown/HTML-significant characters in one line of text; `code spans` are kept as such."""
     text = " ".join(str(text).split())  # one line: no block structure from content
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    parts = _TICKS.split(text)
+    return "".join(part if i % 2 else _MD_SPECIAL.sub(r"\\\1", part) for i, part in enumerate(parts))
 
 
 def md_code(text: str, limit: int = 1500) -> str:
@@ -31,7 +35,7 @@ def md_code(text: str, limit: int = 1500) -> str:
 
 
 def render_markdown_summary(result) -> str:
-    v = build_report_view(result, "student")
+    v = build_report_view(result, "student", with_charts=False)
     out: list[str] = []
     out.append("## word2vec autograder")
     out.append("")

@@ -53,12 +53,13 @@ def truncate(text: Any, limit: int = MAX_DETAIL_CHARS) -> str:
     return f"{text[:head]}\n{TRUNCATION_MARKER.format(n=f'{dropped:,}')}\n{text[-tail:]}"
 
 
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _strip_controls(text: str) -> str:
-    """Remove control characters (terminal escapes, NULs) that would garble the page."""
-    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", text)
+    """Drop terminal colour codes and show other control characters (NUL, BEL, ...) as \ufffd."""
+    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", _ANSI.sub("", text))
 
 
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]*)", line \d+')
@@ -156,7 +157,9 @@ def fmt_seconds(value: Optional[float]) -> str:
 def fmt_ratio(value: Optional[float]) -> str:
     if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
         return "–"
-    return f"{value:.2g}×" if value < 10 else f"{value:.0f}×"
+    if value < 1:
+        return f"{value:.2g}×"
+    return f"{value:.1f}×" if value < 10 else f"{value:.0f}×"
 
 
 def fmt_index(index: Optional[list[int]]) -> str:

@@ -44,6 +44,9 @@ AUDIENCES = ("student", "instructor")
 MAX_FAILED_CASES_SHOWN = 4
 MAX_REPRODUCER_CHARS = 6000
 FAILING = (Status.FAILED, Status.PARTIAL, Status.ERROR)
+ERROR_HINT = ("Your function could not be run for this test: it crashed, timed out, was missing or could not be "
+              "imported. The message here or under “Problems found” says which; fix that first, and the other "
+              "tests of this function usually recover with it.")
 
 STATUS_DISPLAY: dict[str, tuple[str, str]] = {  # key -> (symbol, words); the words always show
     "passed": ("✓", "passed"),
@@ -51,7 +54,7 @@ STATUS_DISPLAY: dict[str, tuple[str, str]] = {  # key -> (symbol, words); the wo
     "partial": ("◐", "partial credit"),
     "error": ("!", "error"),
     "skipped": ("–", "not run"),
-    "pending": ("…", "pending"),
+    "pending": ("○", "pending"),
 }
 
 RELEASE_WORDS: dict[str, str] = {
@@ -82,6 +85,7 @@ class EventView:
     explanation: str
     function: str
     severity: str  # "bad" | "warn" | "info"
+    count: int = 1  # how many events of this kind (and function) it stands for
 
 
 @dataclass
@@ -168,6 +172,7 @@ class TestView:
     speed: Optional[SpeedView] = None
     events: list[EventView] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    link: str = "all-tests"  # where the summary links to: the test's own card when the page has one
 
     @property
     def failing(self) -> bool:
@@ -191,6 +196,7 @@ class ScoreView:
     max_score: str
     percent: float
     pending_points: str
+    pending_label: str  # "1 point" / "1.5 points"
     pending_count: int
     headline: str
     details: list[str]
@@ -212,6 +218,7 @@ class ReportView:
     gradchecks: list[TestView]
     speed: list[TestView]
     speed_chart: Optional[charts.Chart]
+    speed_chart_narrow: Optional[charts.Chart]
     pending: list[TestView]
     tests: list[TestView]
     notes: list[str]
@@ -243,6 +250,22 @@ def student_files(result: GradeResult) -> list[str]:
 _BAD = {"timeout", "crash", "exit", "memory_limit", "cpu_limit", "process_limit", "file_size_limit",
         "import_error", "syntax_error", "missing_file", "missing_function", "bad_signature"}
 _WARN = {"output_truncated", "suspicious"}
+
+
+def event_views(events: list[SandboxEvent], files: list[str], *, by_function: bool = True) -> list[EventView]:
+    """One view per kind (and function): repeats (a timeout on every case) are counted, not repeated."""
+    views: list[EventView] = []
+    index: dict[tuple[str, Optional[str]], EventView] = {}
+    for event in events:
+        key = (event.kind, event.function if by_function else None)
+        if key in index and event.kind != "note":
+            index[key].count += 1
+            if not index[key].function and event.function:
+                index[key].function = function_label(event.function)
+            continue
+        index[key] = view = event_view(event, files)
+        views.append(view)
+    return views
 
 
 def event_view(event: SandboxEvent, files: list[str]) -> EventView:
@@ -281,7 +304,7 @@ def _error_pattern(case: CaseResult) -> str:
         return ""
     if data.ndim != 2 or data.size <= 1:
         return ""
-    bad = ~np.isfinite(data) | (np.abs(np.nan_to_num(data)) > 0)
+    bad = ~np.isfinite(data) | (np.abs(np.nan_to_num(data)) > charts.NOISE)
     rows = np.flatnonzero(bad.any(axis=1))
     cols = np.flatnonzero(bad.any(axis=0))
     total_rows, total_cols = data.shape
@@ -300,15 +323,17 @@ def _error_pattern(case: CaseResult) -> str:
             parts.append("the other rows match")
     else:
         parts.append(f"{cols.size} of {total_cols} columns differ")
+    text = "; ".join(parts) + "."
     if not exact:
-        parts.append("(the matrix was downsampled for display)")
-    return "; ".join(parts) + "."
+        text += " (The error matrix was downsampled for display, so row numbers are approximate.)"
+    return text
 
 
-def case_view(case: CaseResult) -> CaseView:
+def case_view(case: CaseResult, with_charts: bool = True, files: Optional[list[str]] = None) -> CaseView:
+    files = files or ["word2vec.py", "sgd.py"]
     heat = None
     matrix = case.error_matrix
-    if matrix and isinstance(matrix, list) and len(matrix) >= 1 and isinstance(matrix[0], list) and \
+    if with_charts and matrix and isinstance(matrix, list) and len(matrix) >= 1 and isinstance(matrix[0], list) and \
             (len(matrix) > 1 or len(matrix[0]) > 1):
         heat = charts.heatmap(matrix, case.output_name or "output")
     return CaseView(
@@ -324,7 +349,7 @@ def case_view(case: CaseResult) -> CaseView:
         max_abs_error=fmt_sci(case.max_abs_error) if case.max_abs_error is not None else "",
         heatmap=heat,
         pattern=_error_pattern(case),
-        notes=[truncate(n, 500) for n in case.notes],
+        notes=[truncate(trim_traceback(n, files), 2000) for n in case.notes],
     )
 
 
@@ -384,7 +409,7 @@ def speed_view(test: TestResult) -> Optional[SpeedView]:
 # -- tests -----------------------------------------------------------------------------------------
 
 
-def test_view(test: TestResult, audience: str, files: list[str]) -> TestView:
+def test_view(test: TestResult, audience: str, files: list[str], with_charts: bool = True) -> TestView:
     redacted = not visible_to(test, audience)
     status_key = "pending" if redacted else test.status.value
     view = TestView(
@@ -409,16 +434,24 @@ def test_view(test: TestResult, audience: str, files: list[str]) -> TestView:
         return view
     view.summary = truncate(test.summary, 1000)
     failing = test.status in FAILING
-    view.hint = failure_hint(test.function, test.check, test.hint) if failing else truncate(test.hint, 1000)
+    if test.status == Status.ERROR and not (test.hint and test.hint.strip()):
+        view.hint = ERROR_HINT  # the category hint is about wrong values, not about code that did not run
+    else:
+        view.hint = truncate(failure_hint(test.function, test.check, test.hint) if failing else test.hint, 1000)
     failed_cases = [c for c in test.cases if not c.passed]
-    view.cases = [case_view(c) for c in failed_cases[:MAX_FAILED_CASES_SHOWN]]
+    view.cases = [case_view(c, with_charts, files) for c in failed_cases[:MAX_FAILED_CASES_SHOWN]]
     view.more_failed = max(0, len(failed_cases) - MAX_FAILED_CASES_SHOWN)
+    for case in view.cases:  # the summary often quotes the first failure: do not say it twice
+        if case.message and case.message.strip() in view.summary:
+            case.message = ""
     view.passed_cases = [truncate(c.description or c.case_id, 300) for c in test.cases if c.passed]
     view.gradcheck = gradcheck_view(test)
     view.speed = speed_view(test)
-    view.events = [event_view(e, files) for e in test.events]
+    view.events = event_views(test.events, files, by_function=False)  # one test = one function
     notes: list[str] = []
     for case in test.cases:
+        if not case.passed:
+            continue  # a failing case shows its own notes
         for note in case.notes:
             note = truncate(note, 500)
             if note not in notes:
@@ -467,9 +500,9 @@ def _score_view(result: GradeResult, views: list[TestView], audience: str) -> Sc
     if pending_tests:
         if audience == "student":
             details.append(
-                f"{fmt_points(pending_points)} more points come from {plural(len(pending_tests), 'test')} whose results "
-                "you cannot see yet. They are not included in the score above, and your final score can be lower "
-                "than it suggests.")
+                f"Results you cannot see yet: {plural(len(pending_tests), 'test')} worth "
+                f"{plural(pending_points, 'point')}. They are not included in the score above, and your final "
+                "score can be lower than it suggests.")
         else:
             hidden_earned = sum(t.score for t in pending_tests)
             details.append(
@@ -481,7 +514,8 @@ def _score_view(result: GradeResult, views: list[TestView], audience: str) -> Sc
     complete = not failing and not skipped and not result.internal_error and bool(result.tests) and \
         (audience == "instructor" or not pending_tests)
     return ScoreView(fmt_points(earned), fmt_points(max_score), max(0.0, min(100.0, percent)),
-                     fmt_points(pending_points), len(pending_tests), headline, details, complete)
+                     fmt_points(pending_points), plural(pending_points, "point"), len(pending_tests), headline,
+                     details, complete)
 
 
 def _function_view(name: str, views: list[TestView], result: GradeResult, audience: str) -> FunctionView:
@@ -495,7 +529,10 @@ def _function_view(name: str, views: list[TestView], result: GradeResult, audien
     if not keys:
         status = status_view("pending" if mine else "skipped")
     elif any(k in ("failed", "error", "partial") for k in keys):
-        status = status_view("error" if all(k == "error" for k in keys) else "failed" if earned == 0 and max_score > 0 else "partial")
+        if earned > 0:
+            status = status_view("partial")
+        else:
+            status = status_view("error" if "error" in keys else "failed")
     elif all(k == "skipped" for k in keys):
         status = status_view("skipped")
     else:
@@ -504,12 +541,22 @@ def _function_view(name: str, views: list[TestView], result: GradeResult, audien
                         fmt_points(pending) if pending else "", mine, status)
 
 
-def build_report_view(result: GradeResult, audience: str = "student") -> ReportView:
+def _internal_error_text(text: Optional[str], audience: str) -> str:
+    """Instructors get the grader's traceback; students only its last line (the exception)."""
+    if not text:
+        return ""
+    if audience == "instructor":
+        return truncate(text, 6000)
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return truncate(lines[-1] if lines else text, 500)
+
+
+def build_report_view(result: GradeResult, audience: str = "student", *, with_charts: bool = True) -> ReportView:
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
     files = student_files(result)
     ordered = sorted(result.tests, key=lambda t: number_key(t.number))
-    views = [test_view(t, audience, files) for t in ordered]
+    views = [test_view(t, audience, files, with_charts) for t in ordered]
 
     identity: list[tuple[str, str]] = []
     info = result.student
@@ -524,22 +571,29 @@ def build_report_view(result: GradeResult, audience: str = "student") -> ReportV
     identity = [(k, truncate(v, 300)) for k, v in identity]
 
     sub = result.submission
-    file_rows = [("word2vec.py", truncate(sub.word2vec, 300) if sub.word2vec else "not found"),
-                 ("sgd.py", truncate(sub.sgd, 300) if sub.sgd else "not found")]
+    missing = "not recorded" if result.internal_error else "not found"
+    file_rows = [("word2vec.py", truncate(sub.word2vec, 300) if sub.word2vec else missing),
+                 ("sgd.py", truncate(sub.sgd, 300) if sub.sgd else missing)]
 
     meta = [("Grader", truncate(result.grader_version, 80)),
-            ("Rubric", f"{truncate(result.rubric_name, 80)} ({truncate(result.rubric_hash, 12)})"),
+            ("Rubric", f"{truncate(result.rubric_name, 80)} ({result.rubric_hash[:12]})"),
             ("Run", "check (visible tests only)" if result.mode == "check" else "full grade"),
             ("Grading time", fmt_seconds(result.execution_time) if _finite(result.execution_time) else "–")]
 
-    problems = [event_view(e, files) for e in list(sub.problems) + list(result.events)]
+    problems = event_views(list(sub.problems) + list(result.events), files)
     functions = [_function_view(name, views, result, audience) for name in FUNCTIONS]
     extra = sorted({t.function for t in result.tests} - set(FUNCTIONS))
     functions += [_function_view(name, views, result, audience) for name in extra]
 
     shown = [v for v in views if not v.redacted]
     speed_tests = [t for t in ordered if t.speed is not None and visible_to(t, audience)]
-    chart = charts.speed_chart([t.speed for t in speed_tests]) if speed_tests else None
+    chart = charts.speed_chart([t.speed for t in speed_tests]) if speed_tests and with_charts else None
+    narrow = charts.speed_chart([t.speed for t in speed_tests], narrow=True) if chart else None
+
+    failing = [] if result.internal_error else [v for v in shown if v.failing]
+    for v in views:
+        if v in failing or v.redacted or v.gradcheck is not None or v.speed is not None:
+            v.link = v.anchor
 
     return ReportView(
         audience=audience,
@@ -548,13 +602,14 @@ def build_report_view(result: GradeResult, audience: str = "student") -> ReportV
         files=file_rows,
         meta=meta,
         score=_score_view(result, views, audience),
-        internal_error=truncate(result.internal_error, 3000) if result.internal_error else "",
+        internal_error=_internal_error_text(result.internal_error, audience),
         problems=problems,
         functions=functions,
-        failing=[v for v in shown if v.failing],
+        failing=failing,  # after a grader failure the errors are ours, not the student's: nothing to fix
         gradchecks=[v for v in shown if v.gradcheck is not None],
         speed=[v for v in shown if v.speed is not None],
         speed_chart=chart,
+        speed_chart_narrow=narrow,
         pending=[v for v in views if v.redacted],
         tests=views,
         notes=[truncate(n, 500) for n in sub.notes],

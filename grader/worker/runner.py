@@ -193,6 +193,7 @@ class Worker:
         self.modules: dict[str, Any] = dict(modules or {})
         self.finder = PrefixedUtilsFinder(job.get("utils_prefixes", []))
         self._restore: list[tuple[Any, str, Any]] = []
+        self._random_cache: dict[str, np.ndarray] = {}
 
     # -- setup ---------------------------------------------------------------------------------
     def import_modules(self) -> None:
@@ -228,17 +229,25 @@ class Worker:
             return support.DummyContextDataset()
         if "fn" in spec:
             return self.resolve_function(spec["fn"])
-        if "random" in spec:  # large inputs for timing, generated here instead of shipped
-            r = spec["random"]
-            rng = np.random.default_rng(int(r["seed"]))
-            if r.get("integers"):
-                return [int(i) for i in rng.integers(int(r.get("low", 0)), int(r["high"]), int(r["integers"]))]
-            return rng.standard_normal(tuple(r["shape"])) * float(r.get("scale", 1.0))
+        if "random" in spec:  # large inputs for timing, generated here (once per run) instead of shipped
+            return self._random_array(spec["random"])[: spec["random"]["shape"][0]]
         if "random_dataset" in spec:
             r = spec["random_dataset"]
             rng = np.random.default_rng(int(r["seed"]))
             return support.ScriptedDataset([int(i) for i in rng.integers(1, int(r["high"]), int(r["length"]))])
         raise ValueError(f"unknown argument spec {spec!r}")
+
+    VARY_ROWS = 97
+    """Extra rows generated for timing inputs: repetition r uses the view starting at row r mod 97."""
+
+    def _random_array(self, r: dict[str, Any]) -> np.ndarray:
+        """Uniform(−scale, scale) array of shape (shape[0] + VARY_ROWS, ...), cached per run."""
+        key = json.dumps(r, sort_keys=True)
+        if key not in self._random_cache:
+            shape = (int(r["shape"][0]) + self.VARY_ROWS, *map(int, r["shape"][1:]))
+            rng = np.random.default_rng(int(r["seed"]))
+            self._random_cache[key] = (rng.random(shape) * 2 - 1) * float(r.get("scale", 1.0))
+        return self._random_cache[key]
 
     def resolve_function(self, name: str):
         origin, _, attr = name.partition(":")
@@ -339,30 +348,52 @@ class Worker:
         return {"loss0": float(loss0)}, {"plus": plus, "minus": minus, "grad": _asarray(grad, dtype=np.float64)}
 
     def run_speed(self, call: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """``reps`` calls between ``tstart``/``tdone`` markers; the parent reads CPU time there.
+        """``samples`` blocks of ``reps`` calls, each between ``tstart``/``tdone`` markers.
 
-        With ``calibrate`` (reference worker only) ``reps`` is first grown until the calls
-        take that many CPU seconds; the count is reported back.
+        The parent reads the kernel's CPU counters at the markers while this process sleeps
+        for ``gap`` seconds.  With ``calibrate`` (reference worker only) ``reps`` is first grown
+        until a block takes that many CPU seconds; the count is reported back.  Arguments
+        marked ``vary`` differ on every repetition (shifted views of one larger array; an
+        index that advances), so caching answers between calls cannot hide the work.
         """
         function = self.prepare(call)
-        args = [self.build_arg(a) for a in call.get("args", [])]
-        gap = float(call.get("gap", 0.02))
+        specs = call.get("args", [])
+        base = [self.build_arg(a) for a in specs]
+        gap = float(call.get("gap", 0.01))
         self.seed(call)
-        function(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])  # warm-up, not measured
+        function(*base)  # warm-up (imports, caches), not measured
         reps = int(call.get("reps", 1))
         if call.get("calibrate"):
-            reps = self._calibrate(function, args, float(call["calibrate"]))
-        _sleep(gap)
-        CONTROL.send(f"tstart {call['id']}")
-        _sleep(gap)
-        for _ in range(reps):
-            result = function(*args)
-            for item in result if isinstance(result, tuple) else (result,):
-                _asarray(item)
-        _sleep(gap)
-        CONTROL.send(f"tdone {call['id']}")
-        _sleep(gap)
+            reps = self._calibrate(function, base, float(call["calibrate"]))
+        samples = int(call.get("samples", 1))
+        variants = self._varying_args(specs, base)
+        arg_lists = [variants(r) for r in range(reps * samples)]
+        for sample in range(samples):
+            CONTROL.send(f"tstart {call['id']}#{sample}")
+            _sleep(gap)  # idle while the parent reads the CPU counters
+            for r in range(sample * reps, (sample + 1) * reps):
+                result = function(*arg_lists[r])
+                for item in result if isinstance(result, tuple) else (result,):
+                    _asarray(item)
+            CONTROL.send(f"tdone {call['id']}#{sample}")
+            _sleep(gap)
         return {"reps": reps}, {}
+
+    def _varying_args(self, specs: list[Any], base: list[Any]):
+        """A function r -> argument list in which ``vary`` arguments change with r (shifted views)."""
+
+        def build(rep: int) -> list[Any]:
+            args = list(base)
+            for i, spec in enumerate(specs):
+                if isinstance(spec, dict) and spec.get("vary") and "random" in spec:
+                    n = int(spec["random"]["shape"][0])
+                    offset = rep % self.VARY_ROWS
+                    args[i] = self._random_array(spec["random"])[offset: offset + n]
+                elif isinstance(spec, dict) and "vary_index" in spec:
+                    args[i] = (int(spec["value"]) + rep) % int(spec["vary_index"])
+            return args
+
+        return build
 
     @staticmethod
     def _calibrate(function, args, target: float) -> int:

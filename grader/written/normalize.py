@@ -202,6 +202,9 @@ def _remove_noise(text: str) -> str:
 def normalize_latex(latex: str) -> str:
     """Canonical spelling of one math fragment (see the module docstring)."""
     text = _unicode(latex)
+    for name in ("boxed", "fbox", "bbox", "colorbox"):
+        text = replace_macro(text, name, _strip_wrapper)
+    text = re.sub(r"\\(?:color|textcolor)\s*\{[^{}]*\}", " ", text)
     text = _remove_noise(text)
     text = _ones_and_zeros(text)
     text = _transposes(text)
@@ -241,4 +244,8 @@ def render_text(latex: str) -> str:
     text = re.sub(r"_\{([^{}]*)\}", r"_\1", text)
     text = re.sub(r"\^\{([^{}]*)\}", r"^\1", text)
     text = re.sub(r"(?<!\\)[{}]", "", text)
-    return re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s*([_^ᵀ])\s*", r"\1", text)
+    text = re.sub(r"([(\[])\s+", r"\1", text)
+    text = re.sub(r"\s+([)\],])", r"\1", text)
+    return text

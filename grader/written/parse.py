@@ -45,7 +45,7 @@ class Sym:
     """A symbol with an optional subscript: ``u_o`` is ``Sym('u', Sym('o'))``; ``ŷ`` is ``Sym('yhat')``."""
 
     name: str
-    sub: Optional["Node"] = None
+    sub: Optional[Node] = None
 
 
 @dataclass(frozen=True)
@@ -72,50 +72,58 @@ class Text:
 
 @dataclass(frozen=True)
 class Neg:
-    arg: "Node"
+    arg: Node
 
 
 @dataclass(frozen=True)
 class Add:
     """``left + right`` (subtraction is ``Add(a, Neg(b))``)."""
 
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
 
 
 @dataclass(frozen=True)
 class Mul:
     """Product in written order: juxtaposition, ``\\cdot``, ``\\times`` or ``*``."""
 
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class CDot:
+    """``a \\cdot b``: a product, or the dot product when both sides are vectors of one shape."""
+
+    left: Node
+    right: Node
 
 
 @dataclass(frozen=True)
 class Had:
     """Element-wise product (``\\circ``, ``\\odot``)."""
 
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
 
 
 @dataclass(frozen=True)
 class Div:
-    num: "Node"
-    den: "Node"
+    num: Node
+    den: Node
 
 
 @dataclass(frozen=True)
 class Pow:
-    base: "Node"
-    exponent: "Node"
+    base: Node
+    exponent: Node
 
 
 @dataclass(frozen=True)
 class T:
     """Transpose."""
 
-    arg: "Node"
+    arg: Node
 
 
 @dataclass(frozen=True)
@@ -139,8 +147,8 @@ class Sum:
     """``\\sum_{sub}^{sup} body``; ``sub`` holds the items of the subscript (index, bounds, conditions)."""
 
     sub: tuple
-    sup: Optional["Node"]
-    body: "Node"
+    sup: Optional[Node]
+    body: Node
 
 
 @dataclass(frozen=True)
@@ -148,8 +156,8 @@ class Rel:
     """A relation ``left op right``; op ∈ {'=', '!=', '<', '>', '<=', '>=', 'in', 'notin'}."""
 
     op: str
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
 
 
 @dataclass(frozen=True)
@@ -161,7 +169,7 @@ class And:
 class Iverson:
     """``[cond]``, ``𝟙[cond]``, ``𝟙_{cond}``, ``δ_{wo}``: 1 when ``cond`` holds, else 0."""
 
-    cond: "Node"
+    cond: Node
 
 
 @dataclass(frozen=True)
@@ -187,12 +195,12 @@ class SetLit:
 class Deriv:
     """A derivative ``∂fn/∂wrt``; ``fn`` is None for an operator ``∂/∂x`` with nothing after it."""
 
-    fn: Optional["Node"]
-    wrt: "Node"
+    fn: Optional[Node]
+    wrt: Node
 
 
 Node = Union[
-    Num, Sym, Ones, Zero, Dots, Text, Neg, Add, Mul, Had, Div, Pow, T, Call, FnApp, Sum, Rel, And,
+    Num, Sym, Ones, Zero, Dots, Text, Neg, Add, Mul, CDot, Had, Div, Pow, T, Call, FnApp, Sum, Rel, And,
     Iverson, Cases, Matrix, SetLit, Deriv,
 ]
 
@@ -387,7 +395,10 @@ class Parser:
     def parse_term(self) -> Node:
         node = self.parse_factor()
         while True:
-            if self.at("cmd", "cdot") or self.at("cmd", "times") or self.at("*"):
+            if self.at("cmd", "cdot"):
+                self.next()
+                node = CDot(node, self.parse_factor())
+            elif self.at("cmd", "times") or self.at("*"):
                 self.next()
                 node = Mul(node, self.parse_factor())
             elif self.at("cmd", "circ") or self.at("cmd", "odot"):
@@ -1201,6 +1212,9 @@ class _Printer:
     def p_Mul(self, n: Mul) -> str:
         left = self.show(n.left) if isinstance(n.left, Mul) else self.atom(n.left)
         return f"{left} {self.atom(n.right)}"
+
+    def p_CDot(self, n: CDot) -> str:
+        return f"{self.atom(n.left)} · {self.atom(n.right)}"
 
     def p_Had(self, n: Had) -> str:
         return f"{self.atom(n.left)} ∘ {self.atom(n.right)}"

@@ -41,8 +41,31 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from grader.written.parse import (
-    Add, And, Call, Cases, Deriv, Div, Dots, FnApp, Had, Iverson, Matrix, Mul, Neg, Num, Ones, Pow, Rel,
-    SetLit, Sum, Sym, T, Text, Zero, transform,
+    Add,
+    And,
+    Call,
+    Cases,
+    CDot,
+    Deriv,
+    Div,
+    Dots,
+    FnApp,
+    Had,
+    Iverson,
+    Matrix,
+    Mul,
+    Neg,
+    Num,
+    Ones,
+    Pow,
+    Rel,
+    SetLit,
+    Sum,
+    Sym,
+    T,
+    Text,
+    Zero,
+    transform,
 )
 
 
@@ -381,6 +404,13 @@ class Evaluator:
     def ev_Mul(self, node: Mul, env: dict) -> Value:
         return matmul(self.value(node.left, env), self.value(node.right, env), self.ctx)
 
+    def ev_CDot(self, node: CDot, env: dict) -> Value:
+        left, right = self.value(node.left, env), self.value(node.right, env)
+        if isinstance(left, np.ndarray) and isinstance(right, np.ndarray) and left.shape == right.shape \
+                and 1 in left.shape and left.shape != (1, 1):
+            return float(np.sum(left * right))
+        return matmul(left, right, self.ctx)
+
     def ev_Had(self, node: Had, env: dict) -> Value:
         return hadamard(self.value(node.left, env), self.value(node.right, env), self.ctx)
 
@@ -510,7 +540,7 @@ class Evaluator:
         return names[0]
 
     def _domain(self, var: str, lower, sup, in_set, conds: list, env: dict) -> list[IndexVal]:
-        p, ctx = self.p, self.ctx
+        p = self.p
         kind = _bound_kind(sup, lower, in_set)
         if kind is None and lower is None and sup is None and in_set is None:
             kind = self._default_kind(var, conds)

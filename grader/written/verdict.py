@@ -32,7 +32,15 @@ import numpy as np
 
 from grader.written.parse import Mul, Node, Sym, T, to_text, walk
 from grader.written.typed_eval import (
-    Context, EvalError, Evaluator, IndexVal, ShapeError, Unsupported, ZeroVal, as_array, column,
+    Context,
+    EvalError,
+    Evaluator,
+    IndexVal,
+    ShapeError,
+    Unsupported,
+    ZeroVal,
+    as_array,
+    column,
 )
 
 
@@ -103,6 +111,7 @@ class Candidate:
     source: str = ""
     how: str = ""
     notes: list[str] = field(default_factory=list)
+    written: str = ""  # the equation as the student wrote it
 
 
 @dataclass(frozen=True)
@@ -154,7 +163,7 @@ def _derivations():
     return derivations
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def draws(distinct: bool) -> tuple:
     """Fixed random points (seeded): distinct negatives for part h, repeats elsewhere."""
     d = _derivations()
@@ -166,18 +175,39 @@ _REF_CACHE: dict = {}
 
 
 def reference(part: str, point, **changes) -> Union[np.ndarray, float]:
-    """Cached ``reference_value(part, point with fields replaced)`` (vectors as columns)."""
+    """Cached ``reference_value(part, point with fields replaced)`` (vectors as columns).
+
+    The cache entry keeps ``point`` alive, so its ``id`` cannot be reused by another point.
+    """
     key = (id(point), part, tuple(sorted(changes.items())))
-    if key not in _REF_CACHE:
+    hit = _REF_CACHE.get(key)
+    if hit is None or hit[0] is not point:
         p = dataclasses.replace(point, **changes) if changes else point
         value = _derivations().reference_value(part, p)
-        _REF_CACHE[key] = value if np.isscalar(value) or np.ndim(value) == 0 else column(value)
-    return _REF_CACHE[key]
+        hit = (point, value if np.isscalar(value) or np.ndim(value) == 0 else column(value))
+        _REF_CACHE[key] = hit
+    return hit[1]
+
+
+@functools.cache
+def _case_points(distinct: bool) -> dict:
+    """Every (draw, case) point, built once so that the reference cache sees stable objects."""
+    table = {}
+    for k, point in enumerate(draws(distinct)):
+        x = abs(point.x) if abs(point.x) > 1e-3 else 0.7
+        table[(k, -1)] = dataclasses.replace(point, x=-x)
+        table[(k, 1)] = dataclasses.replace(point, x=x)
+    return table
 
 
 def case_point(case: Case, point):
     """The draw adjusted for the case (sign of x for part f)."""
     if case.x_sign:
+        for distinct in (False, True):
+            pts = draws(distinct)
+            for k, p in enumerate(pts):
+                if p is point:
+                    return _case_points(distinct)[(k, case.x_sign)]
         x = abs(point.x) if abs(point.x) > 1e-3 else 0.7
         return dataclasses.replace(point, x=case.x_sign * x)
     return point
@@ -221,15 +251,25 @@ def applies(cand: Candidate, case: Case, point, spec: PartSpec) -> Optional[dict
     free = bindings(case, point, cand.wrt)
     if free is None:
         return None
-    if cand.condition is not None:
+    if cand.condition is not None and not _is_otherwise(cand.condition):
         ctx = Context(case_point(case, point), spec.family, free)
         if not Evaluator(ctx).condition(cand.condition, {}):
             return None
     return free
 
 
+def _is_otherwise(cond) -> bool:
+    from grader.written.parse import Text
+
+    return isinstance(cond, Text)
+
+
 def choose(cands: list[Candidate], case: Case, point, spec: PartSpec) -> tuple[Candidate, dict]:
-    """The candidate answering ``case``: the last specific one (condition or u_o), else the last."""
+    """The candidate answering ``case``.
+
+    Preference: the last one whose case condition holds (or that is about u_o
+    itself), then the last 'otherwise'/unconditioned one.
+    """
     usable = []
     for cand in cands:
         free = applies(cand, case, point, spec)
@@ -238,7 +278,8 @@ def choose(cands: list[Candidate], case: Case, point, spec: PartSpec) -> tuple[C
     if not usable:
         where = f" for the case {case.label}" if case.label else ""
         raise Unsupported(f"no final expression{where}")
-    specific = [u for u in usable if u[0].condition is not None or u[0].wrt == Sym("u", Sym("o"))]
+    specific = [u for u in usable if (u[0].condition is not None and not _is_otherwise(u[0].condition))
+                or u[0].wrt == Sym("u", Sym("o"))]
     return (specific or usable)[-1]
 
 
