@@ -91,6 +91,7 @@ def stage_workdir(student_files: dict[str, Path], job: dict[str, Any], arrays: d
     for name in ("__init__.py", "runner.py", "support.py", "sgd_probe.py"):
         shutil.copyfile(WORKER_PACKAGE / name, worker / name)
     (workdir / "out").mkdir()
+    (workdir / "gate").mkdir()
     np.savez(workdir / "inputs.npz", **arrays)
     (workdir / "job.json").write_text(json.dumps({**job, "arrays": "inputs.npz"}), encoding="utf-8")
     return workdir
@@ -99,11 +100,13 @@ def stage_workdir(student_files: dict[str, Path], job: dict[str, Any], arrays: d
 def run_job(student_files: dict[str, Path], job: dict[str, Any], arrays: dict[str, np.ndarray], limits: Limits,
             *, deadline: Optional[float] = None,
             on_control_line: Optional[Callable[[str, Optional[int]], None]] = None,
-            on_spawn: Optional[Callable[[int], None]] = None) -> JobRun:
+            on_spawn: Optional[Callable[[int], None]] = None,
+            on_workdir: Optional[Callable[[Path], None]] = None) -> JobRun:
     """Run every call of ``job``; a call that hangs or kills the worker is blamed and skipped.
 
     ``on_control_line(line, worker_pid)`` sees every control line; ``on_spawn(pid)`` gets the
-    host pid of each sandbox process tree's root (used to read CPU counters).
+    host pid of each sandbox process tree's root (used to read CPU counters); ``on_workdir(dir)``
+    gets each worker run's directory before it starts (the speed check opens gates there).
     """
     run = JobRun()
     pending = list(job["calls"])
@@ -113,6 +116,8 @@ def run_job(student_files: dict[str, Path], job: dict[str, Any], arrays: dict[st
             break
         this_job = {**job, "modules": modules, "calls": pending}
         workdir = stage_workdir(student_files, this_job, _arrays_for(pending, arrays))
+        if on_workdir is not None:
+            on_workdir(workdir)
         try:
             started, done, result = _launch(workdir, limits, deadline, on_control_line, on_spawn)
             run.worker_runs += 1

@@ -57,9 +57,8 @@ class Tolerances:
 class SpeedSettings:
     full_credit_ratio: float = 3.0
     zero_credit_ratio: float = 10.0
-    pairs: int = 2
-    samples_per_run: int = 2
-    min_reference_cpu: float = 0.04
+    blocks: int = 3
+    min_reference_cpu: float = 0.03
     growth_factor: int = 4
     loop_growth_margin: float = 1.6
     vocab_size: int = 20000

@@ -43,8 +43,9 @@ class LockTimeout(TimeoutError):
 class FileLock:
     """Exclusive ``flock`` lock on ``path``; a context manager, not re-entrant.
 
-    ``timeout=None`` waits forever; ``timeout=0`` tries once.  Waiting polls
-    with a short sleep so a ``KeyboardInterrupt`` is delivered promptly.
+    ``timeout=None`` waits in the kernel (a signal handler that raises, such as
+    the one turning Ctrl-C into ``KeyboardInterrupt``, still interrupts the
+    wait); ``timeout=0`` tries once; other timeouts poll.
     """
 
     def __init__(self, path: Union[str, os.PathLike, None] = None, *, timeout: Optional[float] = None,
@@ -81,6 +82,10 @@ class FileLock:
             fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
+            if timeout is None:  # block in the kernel: no polling race, waiters are woken as it frees
+                fcntl.flock(fd, fcntl.LOCK_EX)  # EINTR-safe; a KeyboardInterrupt still gets through
+                self._local.fd = fd
+                return True
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -32,7 +32,7 @@ class PlannedTest:
 
     spec: TestSpec
     calls: list[dict[str, Any]]
-    evaluate: Callable[["PlannedTest", Outcomes, Rubric], TestResult]
+    evaluate: Callable[[PlannedTest, Outcomes, Rubric], TestResult]
     needs_expected: bool = True
     data: dict[str, Any] = field(default_factory=dict)
 

@@ -80,95 +80,182 @@ def speed_calls(function: str, rubric: Rubric) -> list[dict[str, Any]]:
 
 def measure(functions: list[str], student_files: dict[str, Path], reference_files: dict[str, Path],
             rubric: Rubric, deadline: Optional[float] = None) -> SpeedSample:
-    """Interleaved runs (reference, student, reference, student...) timing every call of ``functions``."""
+    """Time every call of ``functions`` in two concurrent workers, alternating block by block.
+
+    The reference worker calibrates the repetition count of each call on its first block; the
+    student worker then runs the same count.  Blocks alternate reference, student, reference,
+    student... (``blocks`` blocks each), so slow drifts of the machine's load
+    hit both sides alike.  A student block that exceeds the no-credit budget is killed.
+    """
     sample = SpeedSample()
     calls = [c for f in functions for c in speed_calls(f, rubric)]
     if not calls:
         return sample
-    per_run = rubric.speed.samples_per_run
-    reps: dict[str, int] = {}
-    job = {"modules": ["word2vec"], "calls": []}
-    for round_index in range(rubric.speed.pairs):
-        if round_index == 0:
-            ref_calls = [{**c, "samples": per_run, "calibrate": rubric.speed.min_reference_cpu} for c in calls]
-        else:
-            ref_calls = [{**c, "samples": per_run, "reps": reps[c["id"]]} for c in calls if c["id"] in reps]
-        ref = _timed_run(reference_files, {**job, "calls": ref_calls}, rubric, deadline, None)
-        if round_index == 0:
-            reps = dict(ref.reps)
-        for cid, values in ref.per_call.items():
-            sample.reference.setdefault(cid, []).extend(values)
-        student_calls = [{**c, "samples": per_run, "reps": reps[c["id"]]} for c in calls
-                         if c["id"] in reps and c["id"] not in sample.capped]
-        if not student_calls:
-            break
-        budget = {cid: _budget(sample.reference[cid], reps[cid], rubric) for cid in reps if cid in sample.reference}
-        stu = _timed_run(student_files, {**job, "calls": student_calls}, rubric, deadline, budget)
-        for cid, values in stu.per_call.items():
-            sample.student.setdefault(cid, []).extend(values)
-        for cid in stu.killed:
-            sample.capped[cid] = rubric.speed.zero_credit_ratio * 1.5
-        known = {(e.kind, e.message) for e in sample.events}
-        sample.events += [e for e in stu.events if (e.kind, e.message) not in known]
-        if deadline is not None and time.monotonic() > deadline:
-            break
+    blocks = rubric.speed.blocks
+    ref = _Side("reference", reference_files, calls, blocks, rubric, deadline, calibrate=True)
+    stu = _Side("student", student_files, calls, blocks, rubric, deadline, calibrate=False)
+    ref.start()
+    stu.start()
+    try:
+        for call in calls:
+            cid = call["id"]
+            if call["function"] in {c.split(".")[1] for c in sample.capped}:
+                sample.capped[cid] = rubric.speed.zero_credit_ratio * 1.5  # its smaller size was already too slow
+            for block in range(blocks):
+                if ref.finished_call(cid):
+                    break
+                ref_cpu = ref.run_block(cid, block, reps=None)
+                if ref_cpu is None:
+                    break
+                sample.reference.setdefault(cid, []).append(ref_cpu / ref.reps[cid])
+                if cid in sample.capped or stu.finished_call(cid):
+                    continue
+                budget = statistics.median(sample.reference[cid]) * ref.reps[cid] * \
+                    rubric.speed.zero_credit_ratio * 1.5
+                stu_cpu = stu.run_block(cid, block, reps=ref.reps[cid], budget=max(0.2, budget))
+                if stu_cpu is None:
+                    if cid in stu.killed:
+                        sample.capped[cid] = rubric.speed.zero_credit_ratio * 1.5
+                    continue
+                sample.student.setdefault(cid, []).append(stu_cpu / ref.reps[cid])
+    finally:
+        ref.close()
+        stu.close()
+    sample.events = stu.events()
     return sample
 
 
-def _budget(ref_values: list[float], reps: int, rubric: Rubric) -> float:
-    """CPU seconds after which a student block is stopped: it is too slow for any credit."""
-    return max(0.2, statistics.median(ref_values) * reps * rubric.speed.zero_credit_ratio * 1.5)
+class _Side:
+    """One worker (reference or student) running all timed calls, driven block by block via gates."""
 
+    def __init__(self, label: str, files: dict[str, Path], calls: list[dict[str, Any]], blocks: int,
+                 rubric: Rubric, deadline: Optional[float], calibrate: bool) -> None:
+        self.label = label
+        self.rubric = rubric
+        self.clock = _TreeClock()
+        self.clock.on_kill = self._on_kill
+        self.cond = threading.Condition()
+        self.marks: dict[str, float] = {}  # "tstart cid#k" / "tdone cid#k" -> CPU seconds
+        self.budgets: dict[str, float] = {}  # "cid#k" -> CPU seconds allowed for that block
+        self.done_calls: set[str] = set()
+        self.reps: dict[str, int] = {}
+        self.killed: list[str] = []
+        self.workdir: Optional[Path] = None
+        self.finished = False
+        self.run = None
+        job_calls = [{**c, "samples": blocks, "gated": True, **({"calibrate": rubric.speed.min_reference_cpu}
+                                                                 if calibrate else {})} for c in calls]
+        self.job = {"modules": ["word2vec"], "calls": job_calls}
+        self.files = files
+        self.deadline = deadline
+        self.thread = threading.Thread(target=self._main, daemon=True)
 
-@dataclass
-class _TimedRun:
-    per_call: dict[str, list[float]] = field(default_factory=dict)  # CPU seconds per call, one per block
-    reps: dict[str, int] = field(default_factory=dict)
-    killed: list[str] = field(default_factory=list)
-    events: list[SandboxEvent] = field(default_factory=list)
+    def start(self) -> None:
+        self.thread.start()
 
+    def _main(self) -> None:
+        try:
+            self.run = run_job(self.files, self.job, {}, self.rubric.limits, deadline=self.deadline,
+                               on_control_line=self._on_line, on_spawn=self.clock.set_root,
+                               on_workdir=self._on_workdir)
+        finally:
+            with self.cond:
+                self.finished = True
+                self.cond.notify_all()
 
-def _timed_run(files: dict[str, Path], job: dict[str, Any], rubric: Rubric, deadline: Optional[float],
-               budget: Optional[dict[str, float]]) -> _TimedRun:
-    timed = _TimedRun()
-    clock = _TreeClock()
-    starts: dict[str, float] = {}
-    blocks: dict[str, list[float]] = {}
-    reps = {c["id"]: int(c.get("reps", 1)) for c in job["calls"]}
+    def _on_workdir(self, workdir: Path) -> None:
+        with self.cond:
+            self.workdir = workdir
+            self.cond.notify_all()
 
-    def on_line(line: str, root: Optional[int]) -> None:
-        word, _, marker = line.partition(" ")
-        cid = marker.split("#", 1)[0]
-        if cid not in reps:
-            return
-        if word == "tstart":
-            starts[marker] = clock.cpu()
-            if budget and cid in budget:
-                clock.watch(cid, starts[marker] + budget[cid])
-        elif word == "tdone" and marker in starts:
-            clock.unwatch()
-            blocks.setdefault(cid, []).append(clock.cpu() - starts.pop(marker))
+    def _on_line(self, line: str, root: Optional[int]) -> None:
+        word, _, rest = line.partition(" ")
+        if word in ("tstart", "tdone"):
+            value = self.clock.cpu()
+            if word == "tdone":
+                self.clock.unwatch()
+            elif rest in self.budgets:  # armed here, in the reader thread, so it can never outlive its block
+                self.clock.watch(rest.split("#", 1)[0], value + self.budgets[rest])
+            with self.cond:
+                self.marks[f"{word} {rest}"] = value
+                self.cond.notify_all()
+        elif word == "reps" and self.label == "reference":  # trusted: only the reference calibrates
+            cid, _, count = rest.partition(" ")
+            with self.cond:
+                self.reps[cid] = max(1, int(count))
+                self.cond.notify_all()
+        elif word == "done":
+            with self.cond:
+                self.done_calls.add(rest)
+                self.cond.notify_all()
 
-    clock.on_kill = timed.killed.append
-    try:
-        run = run_job(files, job, {}, rubric.limits, deadline=deadline, on_control_line=on_line,
-                      on_spawn=clock.set_root)
-    finally:
-        clock.stop()
-    for cid, outcome in run.outcomes.items():
-        if outcome.meta and outcome.meta.get("reps"):
-            reps[cid] = int(outcome.meta["reps"])
-    timed.reps = {cid: n for cid, n in reps.items() if cid in blocks}
-    timed.per_call = {cid: [v / reps[cid] for v in values] for cid, values in blocks.items()
-                      if cid not in timed.killed}
-    for cid, outcome in run.outcomes.items():
-        if outcome.event is not None and cid not in timed.killed:
-            timed.events.append(outcome.event)
-        elif outcome.raised:
-            exc = outcome.raised
-            timed.events.append(SandboxEvent("crash", f"{cid}: your function raised {exc.get('type')}",
-                                             exc.get("message", "")))
-    return timed
+    def _on_kill(self, cid: str) -> None:
+        with self.cond:
+            self.killed.append(cid)
+            self.cond.notify_all()
+
+    def finished_call(self, cid: str) -> bool:
+        with self.cond:
+            return cid in self.done_calls or cid in self.killed or self.finished
+
+    def run_block(self, cid: str, block: int, reps: Optional[int], budget: Optional[float] = None) -> Optional[float]:
+        """Open the gate for block ``block`` of ``cid``; CPU seconds of the block, or None if it did not finish."""
+        marker = f"{cid}#{block}"
+        limit = self.rubric.limits.call_timeout * 3 + (budget or 0)
+        with self.cond:
+            if not self.cond.wait_for(lambda: self.workdir is not None or self.finished, timeout=limit):
+                return None
+            if self.finished:
+                return None
+            gate = self.workdir / "gate"
+        if budget is not None:
+            self.budgets[marker] = budget
+        tmp = gate / f".{marker}.tmp"
+        with contextlib.suppress(OSError):
+            tmp.write_text(str(reps if reps is not None else self.reps.get(cid, 1)))
+            tmp.rename(gate / marker)
+        with self.cond:
+            started = self.cond.wait_for(lambda: f"tstart {marker}" in self.marks or cid in self.done_calls
+                                         or cid in self.killed or self.finished, timeout=limit)
+            if not started or f"tstart {marker}" not in self.marks:
+                return None
+            start = self.marks[f"tstart {marker}"]
+        with self.cond:
+            self.cond.wait_for(lambda: f"tdone {marker}" in self.marks or cid in self.done_calls
+                               or cid in self.killed or self.finished, timeout=limit)
+            end = self.marks.get(f"tdone {marker}")
+        return None if end is None else end - start
+
+    def close(self) -> None:
+        """Let the worker finish: open every remaining gate with a count of 0 (skip), then wait."""
+        deadline = time.monotonic() + self.rubric.limits.worker_timeout
+        while self.thread.is_alive() and time.monotonic() < deadline:
+            with self.cond:
+                workdir = self.workdir
+            if workdir is not None:
+                for call in self.job["calls"]:
+                    for block in range(call["samples"]):
+                        with contextlib.suppress(OSError):
+                            path = workdir / "gate" / f"{call['id']}#{block}"
+                            if not path.exists():
+                                path.write_text("0")
+            self.thread.join(timeout=0.2)
+        self.clock.stop()
+
+    def events(self) -> list[SandboxEvent]:
+        out: list[SandboxEvent] = []
+        if self.run is None:
+            return out
+        for cid, outcome in self.run.outcomes.items():
+            if cid in self.killed:
+                continue
+            if outcome.event is not None:
+                out.append(outcome.event)
+            elif outcome.raised:
+                exc = outcome.raised
+                out.append(SandboxEvent("crash", f"{cid}: your function raised {exc.get('type')}",
+                                        exc.get("message", "")))
+        return out
 
 
 class _TreeClock:

@@ -363,16 +363,23 @@ class Worker:
         self.seed(call)
         function(*base)  # warm-up (imports, caches), not measured
         reps = int(call.get("reps", 1))
-        if call.get("calibrate"):
+        if call.get("calibrate") and not call.get("gated"):
             reps = self._calibrate(function, base, float(call["calibrate"]))
         samples = int(call.get("samples", 1))
         variants = self._varying_args(specs, base)
-        arg_lists = [variants(r) for r in range(reps * samples)]
         for sample in range(samples):
+            if call.get("gated"):
+                reps = self._wait_gate(f"{call['id']}#{sample}", reps)
+                if reps <= 0:
+                    continue
+                if call.get("calibrate") and sample == 0:
+                    reps = self._calibrate(function, base, float(call["calibrate"]))
+                    CONTROL.send(f"reps {call['id']} {reps}")
+            arg_lists = [variants(r) for r in range(sample * reps, (sample + 1) * reps)]
             CONTROL.send(f"tstart {call['id']}#{sample}")
             _sleep(gap)  # idle while the parent reads the CPU counters
-            for r in range(sample * reps, (sample + 1) * reps):
-                result = function(*arg_lists[r])
+            for args in arg_lists:
+                result = function(*args)
                 for item in result if isinstance(result, tuple) else (result,):
                     _asarray(item)
             CONTROL.send(f"tdone {call['id']}#{sample}")
@@ -395,16 +402,29 @@ class Worker:
 
         return build
 
+    def _wait_gate(self, marker: str, default: int) -> int:
+        """Block until the parent opens ``gate/<marker>``; its content is the repetition count (0: skip)."""
+        gate = self.workdir / "gate" / marker
+        waited = 0.0
+        while not gate.exists():
+            _sleep(0.002)
+            waited += 0.002
+            if waited >= 2.0:
+                CONTROL.send(f"tick {marker}")
+                waited = 0.0
+        text = gate.read_text().strip()
+        return int(text) if text.lstrip("-").isdigit() else default
+
     @staticmethod
     def _calibrate(function, args, target: float) -> int:
-        reps = 1
+        """Repetitions for a block of about ``target`` CPU seconds (reference worker only: trusted clock)."""
+        calls, start = 0, time.process_time()
         while True:
-            start = time.process_time()
-            for _ in range(reps):
-                function(*args)
-            if time.process_time() - start >= target or reps >= 1 << 16:
-                return max(1, int(reps * target / max(time.process_time() - start, 1e-9)) + 1)
-            reps *= 4
+            function(*args)
+            calls += 1
+            elapsed = time.process_time() - start
+            if elapsed >= target / 4 or calls >= 1 << 12:
+                return max(1, min(1 << 16, round(target * calls / max(elapsed, 1e-9))))
 
     def run_sgd(self, call: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """One sgd probe variant (see :mod:`sgd_probe`); files go to a per-call folder."""
