@@ -159,6 +159,17 @@ def normalized_records(out: Path) -> list[dict]:
     return records
 
 
+def speed_verdicts(out: Path) -> dict[str, list]:
+    """Per submission: (test id, verdict or status) of every speed test."""
+    verdicts = {}
+    for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        tests = (record.get("result") or {}).get("tests", [])
+        verdicts[record["key"]] = [(t["test_id"].split(".")[0], (t.get("speed") or {}).get("verdict") or t["status"])
+                                   for t in tests if t.get("check") == "speed"]
+    return verdicts
+
+
 def listing(out: Path) -> list[str]:
     return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if not p.name.startswith("."))
 
@@ -218,6 +229,20 @@ def main() -> int:
     for config, info in rows:
         summary = [line for line in info["stdout"].splitlines() if line.strip()]
         print(f"\n-j {config} summary:\n  " + "\n  ".join(summary[-4:]))
+
+    base = next((c for c, _ in rows if c == "1"), None)
+    if base is not None:
+        print("\nspeed verdicts compared with -j 1 (each submission graded with nothing else of the batch running):")
+        reference = speed_verdicts(outs[base])
+        for config, _ in rows:
+            if config == base:
+                continue
+            other = speed_verdicts(outs[config])
+            differing = sorted(k for k in reference if other.get(k) != reference[k])
+            print(f"  -j {config}: {len(reference) - len(differing)}/{len(reference)} submissions with identical "
+                  "speed verdicts" + (": differ: " + ", ".join(differing) if differing else ""))
+            for key in differing:
+                print(f"      {key}: -j 1 {reference[key]}  vs  -j {config} {other.get(key)}")
 
     if not args.no_resume:
         config, _ = max(((c, i) for c, i in rows if ":" not in c), key=lambda ci: int(ci[0]))

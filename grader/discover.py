@@ -13,6 +13,7 @@ import ast
 import shutil
 import stat
 import tempfile
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -37,6 +38,8 @@ JUNK_PARTS = ("__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git")
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 MAX_ZIP_TOTAL = 200 * 1024 * 1024
 MAX_ZIP_MEMBERS = 5000
+_AST_LOCK = threading.Lock()  # CPython 3.11's ast.parse is not thread-safe ("AST constructor recursion depth
+# mismatch" under concurrent parsing); batch mode grades in threads
 
 
 class DiscoveryError(Exception):
@@ -206,7 +209,8 @@ def vet_source(path: Path, rel: str, problems: list[SandboxEvent]) -> StaticRepo
             "(or remove the non-ASCII characters, often in comments) and resubmit."))
         return report
     try:
-        tree = ast.parse(text, filename=rel)
+        with _AST_LOCK:
+            tree = ast.parse(text, filename=rel)
     except SyntaxError as exc:
         problems.append(SandboxEvent(
             "syntax_error", f"{rel} has a syntax error on line {exc.lineno}: {exc.msg}.",

@@ -154,7 +154,7 @@ def _skip_same_function(pending: list[dict[str, Any]], culprit: str, job: dict[s
                         run: JobRun) -> list[dict[str, Any]]:
     """After a call of F hangs or kills its worker, F's remaining calls are not run (one wait per function)."""
     function = next((c.get("function") for c in job["calls"] if c["id"] == culprit), None)
-    if function is None or event.kind not in {"timeout", "exit", "crash", "memory_limit", "cpu_limit",
+    if function is None or ".integration" in culprit or event.kind not in {"timeout", "exit", "crash", "memory_limit", "cpu_limit",
                                               "process_limit", "file_size_limit"}:
         return pending
     skipped = SandboxEvent(event.kind, f"Not run: an earlier call of {function} already failed this way "

@@ -19,7 +19,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any, ContextManager, Optional
+from typing import Any, Callable, ContextManager, Optional
 
 import numpy as np
 
@@ -43,19 +43,21 @@ def reference_files() -> dict[str, Path]:
 
 def grade_submission(path: Path, rubric: Optional[Rubric] = None, *, mode: str = "grade",
                      student: Optional[StudentInfo] = None, deadline: Optional[float] = None,
-                     speed_lock: Optional[ContextManager] = None) -> GradeResult:
+                     speed_lock: Optional[ContextManager] = None,
+                     on_test: Optional[Callable[[TestResult], None]] = None) -> GradeResult:
     """Grade the submission folder or .zip at ``path``.
 
     ``mode``: "grade" runs every rubric test; "check" only the visible ones.
     ``deadline``: a ``time.monotonic()`` value; work not started by then is skipped
     (tests marked SKIPPED) so callers can always report partial results.
     ``speed_lock``: held while speed is measured so parallel gradings never overlap timings.
+    ``on_test``: called with each TestResult as soon as it is final (for partial results on timeout).
     """
     started = time.monotonic()
     rubric = rubric or load_rubric()
     specs = [t for t in rubric.tests if mode == "grade" or t.visibility == "visible"]
     try:
-        result = _grade(Path(path), rubric, specs, mode, deadline, speed_lock)
+        result = _grade(Path(path), rubric, specs, mode, deadline, speed_lock, on_test)
     except Exception:  # noqa: BLE001 - a grader bug must not lose the submission
         result = _empty_result(Path(path), rubric, specs, mode)
         result.internal_error = traceback.format_exc(limit=8)
@@ -75,7 +77,7 @@ def _empty_result(path: Path, rubric: Rubric, specs: list[TestSpec], mode: str) 
 
 
 def _grade(path: Path, rubric: Rubric, specs: list[TestSpec], mode: str, deadline: Optional[float],
-           speed_lock: Optional[ContextManager]) -> GradeResult:
+           speed_lock: Optional[ContextManager], on_test: Optional[Callable[[TestResult], None]]) -> GradeResult:
     result = _empty_result(path, rubric, specs, mode)
     try:
         found = discover(path)
@@ -87,7 +89,7 @@ def _grade(path: Path, rubric: Rubric, specs: list[TestSpec], mode: str, deadlin
     try:
         result.submission = found.files
         result.events.extend(found.files.problems)
-        result.tests = _run_tests(found, rubric, specs, deadline, speed_lock, result)
+        result.tests = _run_tests(found, rubric, specs, deadline, speed_lock, result, on_test)
     finally:
         found.cleanup()
     result.score = round(sum(t.score for t in result.tests), 4)
@@ -95,7 +97,8 @@ def _grade(path: Path, rubric: Rubric, specs: list[TestSpec], mode: str, deadlin
 
 
 def _run_tests(found: Discovery, rubric: Rubric, specs: list[TestSpec], deadline: Optional[float],
-               speed_lock: Optional[ContextManager], result: GradeResult) -> list[TestResult]:
+               speed_lock: Optional[ContextManager], result: GradeResult,
+               on_test: Optional[Callable[[TestResult], None]] = None) -> list[TestResult]:
     arrays: dict[str, np.ndarray] = {}
     planned: list[PlannedTest] = []
     blocked: dict[str, TestResult] = {}
@@ -129,8 +132,16 @@ def _run_tests(found: Discovery, rubric: Rubric, specs: list[TestSpec], deadline
             speed_specs.remove(spec)
             by_id[spec.id] = error_result(spec, "Not timed: this function did not finish in the correctness "
                                           f"tests ({stuck.message})", [stuck])
+    if on_test is not None:
+        for spec in specs:
+            if spec.id in by_id:
+                on_test(by_id[spec.id])
     if speed_specs:
-        by_id.update(_speed_tests(speed_specs, student_files, rubric, deadline, speed_lock))
+        speed_results = _speed_tests(speed_specs, student_files, rubric, deadline, speed_lock, prefixes)
+        by_id.update(speed_results)
+        for test in speed_results.values():
+            if on_test is not None:
+                on_test(test)
     result.isolation_layers = list(student_run.isolation_layers)
     result.events.extend(student_run.events)
     return [by_id[s.id] for s in specs]
@@ -139,7 +150,8 @@ def _run_tests(found: Discovery, rubric: Rubric, specs: list[TestSpec], deadline
 def _stuck_event(function: str, run: JobRun) -> Optional[SandboxEvent]:
     """A timeout/kill event of ``function`` in the correctness run (no point timing it again)."""
     for call_id, outcome in run.outcomes.items():
-        if call_id.startswith(f"{function}.") and outcome.event is not None and outcome.event.kind in {
+        if call_id.startswith(f"{function}.") and ".integration" not in call_id and outcome.event is not None \
+                and outcome.event.kind in {
                 "timeout", "exit", "crash", "memory_limit", "cpu_limit", "process_limit"} and not outcome.finished:
             return outcome.event
     return None
@@ -218,10 +230,11 @@ def _note_imports(run: JobRun, result: GradeResult) -> None:
 
 
 def _speed_tests(specs: list[TestSpec], student_files: dict[str, Path], rubric: Rubric,
-                 deadline: Optional[float], speed_lock: Optional[ContextManager]) -> dict[str, TestResult]:
+                 deadline: Optional[float], speed_lock: Optional[ContextManager],
+                 utils_prefixes: list[str]) -> dict[str, TestResult]:
     functions = [f for f in SPEED_ORDER if any(s.function == f for s in specs)]
     with speed_lock or contextlib.nullcontext():
-        sample = speed.measure(functions, student_files, reference_files(), rubric, deadline)
+        sample = speed.measure(functions, student_files, reference_files(), rubric, deadline, utils_prefixes)
     out = {}
     for spec in specs:
         verdict = speed.verdict(spec.function, sample, rubric)

@@ -199,7 +199,7 @@ class GradeResult:
         return [t for t in self.tests if t.function == function]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "GradeResult":
+    def from_dict(cls, data: dict[str, Any]) -> GradeResult:
         """Rebuild from :func:`to_jsonable` output (batch results.jsonl, report re-rendering)."""
         return _from_dict(cls, data)
 

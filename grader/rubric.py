@@ -58,7 +58,7 @@ class SpeedSettings:
     full_credit_ratio: float = 3.0
     zero_credit_ratio: float = 10.0
     blocks: int = 3
-    min_reference_cpu: float = 0.03
+    min_reference_cpu: float = 0.05
     growth_factor: int = 4
     loop_growth_margin: float = 1.6
     vocab_size: int = 20000

@@ -26,8 +26,8 @@ def print_summary(result: GradeResult, *, html_path: Optional[Path] = None, firs
             continue
         score = sum(t.score for t in tests)
         total = sum(t.max_score for t in tests)
-        worst = min((t.status for t in tests), key=lambda s: list(MARK).index(s) * -1)
-        status = "PASS" if all(t.status == Status.PASSED for t in tests) else MARK[worst]
+        failing = [t.status for t in tests if t.status != Status.PASSED]
+        status = MARK[failing[0]] if failing else "PASS"
         print(f"  [{status}] {function:<30} {score:5.2f} / {total:5.2f}")
         if first_failure:
             _print_first_failure(tests)

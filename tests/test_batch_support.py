@@ -21,7 +21,7 @@ SMALL_RUBRIC = """
 name = "batch-test"
 
 [speed]
-pairs = 2
+blocks = 2
 min_reference_cpu = 0.05
 vocab_size = 4000
 sigmoid_size = 200000

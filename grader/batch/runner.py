@@ -61,6 +61,7 @@ class BatchOptions:
     speed_lock_path: Optional[str] = None  # None: one lock file per machine in its temp dir
     use_speed_lock: bool = True
     grace_seconds: float = 30.0  # after Ctrl-C: how long running submissions get to stop
+    recheck_speed: bool = True  # re-grade alone, at the end, submissions whose speed could not be measured
 
 
 @dataclass
@@ -115,6 +116,7 @@ class _Planned:
     content_hash: str
     input_hash: str
     attempts: int = 0
+    rechecking: bool = False  # second grading, alone, because speed could not be measured under load
     suspect: bool = False  # was in flight when a worker process died
     alone: bool = False  # the current attempt runs with nothing else in flight
 
@@ -218,7 +220,8 @@ class BatchRunner:
             ih = input_hash(content, rubric.source_hash, __version__)
             self.expected_hash[item.key] = ih
             prev = previous.get(item.key)
-            if opts.resume and prev and prev.get("input_hash") == ih and prev.get("status") == STATUS_GRADED:
+            if (opts.resume and prev and prev.get("input_hash") == ih and prev.get("status") == STATUS_GRADED
+                    and not prev.get("speed_recheck_pending")):
                 summary.reused += 1
                 continue
             todo.append(_Planned(item, content, ih))
@@ -302,10 +305,19 @@ class BatchRunner:
         generation = 0  # bumped by each executor restart
         born: dict[cf.Future, int] = {}
         window = max(1, executor.workers) * 2
-        while queue or suspects or self._inflight:
-            while (suspects and not self._inflight) or (not suspects and queue and len(self._inflight) < window):
-                planned = suspects.popleft() if suspects else queue.popleft()
-                planned.alone = planned.suspect
+        rechecks: deque[_Planned] = deque()
+        recheck = self.options.recheck_speed and executor.workers > 1
+        while queue or suspects or rechecks or self._inflight:
+            while ((suspects and not self._inflight) or (not suspects and queue and len(self._inflight) < window)
+                   or (rechecks and not suspects and not queue and not self._inflight)):
+                if suspects:
+                    planned = suspects.popleft()
+                elif queue:
+                    planned = queue.popleft()
+                else:
+                    planned = rechecks.popleft()
+                    planned.rechecking = True
+                planned.alone = planned.suspect or planned.rechecking
                 planned.attempts += 1
                 try:
                     task = self._task(planned, rubric, executor)
@@ -353,9 +365,20 @@ class BatchRunner:
                 if outcome["status"] == STATUS_INTERRUPTED:
                     queue.appendleft(planned)  # interrupted from outside the batch: grade it again
                     continue
+                needs_recheck = (recheck and not planned.rechecking and outcome["status"] == STATUS_GRADED
+                                 and untimed_speed_tests(outcome.get("result")))
+                if needs_recheck:
+                    outcome["speed_recheck_pending"] = True
+                    rechecks.append(planned)
+                elif planned.rechecking:
+                    outcome["speed_rechecked"] = True
                 with self._deferred_signals():
                     self._record(planned.item, outcome, planned.content_hash, planned.attempts)
-                    reporter.finished(planned.item.label, outcome)
+                    if not planned.rechecking:
+                        reporter.finished(planned.item.label, outcome)
+                    if needs_recheck:
+                        reporter.message(f"{planned.item.label}: speed could not be measured under load; "
+                                         "it will be measured again alone at the end")
 
     def _outcome(self, future: cf.Future, planned: _Planned) -> Optional[dict[str, Any]]:
         if future.cancelled():
@@ -419,6 +442,9 @@ class BatchRunner:
             "attempts": attempts,
             "result": finite(result) if result else None,
         }
+        for flag in ("speed_recheck_pending", "speed_rechecked"):
+            if outcome.get(flag):
+                record[flag] = True
         if outcome.get("traceback"):
             record["traceback"] = outcome["traceback"]
         self.store.append(record)
@@ -454,6 +480,14 @@ class BatchRunner:
             summary.median = statistics.median(scores)
         atomic_write_text(self.out_dir / GRADES_CSV, grades_csv(current, rubric.ids()))
         self.problems.extend(write_dashboard(self.out_dir, entries, title=f"{rubric.name}: class overview"))
+
+
+def untimed_speed_tests(result: Optional[dict[str, Any]]) -> list[str]:
+    """Speed tests of a result that could not be timed (status error), e.g. a call timeout under load."""
+    if not result:
+        return []
+    return [t.get("test_id", "") for t in result.get("tests", [])
+            if t.get("check") == "speed" and t.get("status") == "error"]
 
 
 def run_batch(source: Union[Path, str, BatchInput], options: BatchOptions, *, executor: Optional[Executor] = None,

@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from grader.execute import run_job
 from grader.results import SandboxEvent, SpeedMeasurement, SpeedVerdict, Status, TestResult
@@ -42,6 +42,7 @@ class SpeedSample:
     student: dict[str, list[float]] = field(default_factory=dict)
     reference: dict[str, list[float]] = field(default_factory=dict)
     capped: dict[str, float] = field(default_factory=dict)  # call id -> ratio lower bound when killed early
+    wrong: dict[str, str] = field(default_factory=dict)  # call id -> why the timed call's output is wrong
     events: list[SandboxEvent] = field(default_factory=list)
 
 
@@ -79,7 +80,7 @@ def speed_calls(function: str, rubric: Rubric) -> list[dict[str, Any]]:
 
 
 def measure(functions: list[str], student_files: dict[str, Path], reference_files: dict[str, Path],
-            rubric: Rubric, deadline: Optional[float] = None) -> SpeedSample:
+            rubric: Rubric, deadline: Optional[float] = None, utils_prefixes: Sequence[str] = ()) -> SpeedSample:
     """Time every call of ``functions`` in two concurrent workers, alternating block by block.
 
     The reference worker calibrates the repetition count of each call on its first block; the
@@ -93,7 +94,8 @@ def measure(functions: list[str], student_files: dict[str, Path], reference_file
         return sample
     blocks = rubric.speed.blocks
     ref = _Side("reference", reference_files, calls, blocks, rubric, deadline, calibrate=True)
-    stu = _Side("student", student_files, calls, blocks, rubric, deadline, calibrate=False)
+    stu = _Side("student", student_files, calls, blocks, rubric, deadline, calibrate=False,
+                utils_prefixes=list(utils_prefixes))
     ref.start()
     stu.start()
     try:
@@ -122,14 +124,33 @@ def measure(functions: list[str], student_files: dict[str, Path], reference_file
         ref.close()
         stu.close()
     sample.events = stu.events()
+    sample.wrong = _wrong_outputs(ref, stu, calls)
     return sample
+
+
+def _wrong_outputs(ref: _Side, stu: _Side, calls: list[dict[str, Any]]) -> dict[str, str]:
+    """Timed calls whose output (shape + projections) differs from the reference's: no speed credit."""
+    wrong = {}
+    for call in calls:
+        expected, got = ref.digest(call["id"]), stu.digest(call["id"])
+        if expected is None or got is None:
+            continue
+        for index, (e, g) in enumerate(zip(expected, got)):
+            if e["shape"] != g["shape"] or g["projection"] is None or e["projection"] is None or \
+                    abs(g["projection"] - e["projection"]) > 1e-4 * max(1.0, abs(e["projection"])):
+                wrong[call["id"]] = f"output {index + 1} of the timed call ({call['size']}) is not the right answer"
+                break
+        if len(got) != len(expected):
+            wrong[call["id"]] = "the timed call did not return the right number of outputs"
+    return wrong
 
 
 class _Side:
     """One worker (reference or student) running all timed calls, driven block by block via gates."""
 
     def __init__(self, label: str, files: dict[str, Path], calls: list[dict[str, Any]], blocks: int,
-                 rubric: Rubric, deadline: Optional[float], calibrate: bool) -> None:
+                 rubric: Rubric, deadline: Optional[float], calibrate: bool,
+                 utils_prefixes: Optional[list[str]] = None) -> None:
         self.label = label
         self.rubric = rubric
         self.clock = _TreeClock()
@@ -145,7 +166,7 @@ class _Side:
         self.run = None
         job_calls = [{**c, "samples": blocks, "gated": True, **({"calibrate": rubric.speed.min_reference_cpu}
                                                                  if calibrate else {})} for c in calls]
-        self.job = {"modules": ["word2vec"], "calls": job_calls}
+        self.job = {"modules": ["word2vec"], "calls": job_calls, "utils_prefixes": utils_prefixes or []}
         self.files = files
         self.deadline = deadline
         self.thread = threading.Thread(target=self._main, daemon=True)
@@ -241,6 +262,10 @@ class _Side:
                                 path.write_text("0")
             self.thread.join(timeout=0.2)
         self.clock.stop()
+
+    def digest(self, cid: str) -> Optional[list[dict[str, Any]]]:
+        outcome = self.run.outcomes.get(cid) if self.run is not None else None
+        return outcome.meta.get("digest") if outcome is not None and outcome.meta else None
 
     def events(self) -> list[SandboxEvent]:
         out: list[SandboxEvent] = []
@@ -346,6 +371,11 @@ def verdict(function: str, sample: SpeedSample, rubric: Rubric) -> SpeedVerdict:
             ratios = [a / b for a, b in zip(stu, ref) if b > 0]
             measurements.append(SpeedMeasurement(function, call["size"], statistics.median(stu),
                                                  statistics.median(ref), statistics.median(ratios), len(ratios)))
+    wrong = [sample.wrong[c["id"]] for c in calls if c["id"] in sample.wrong]
+    if wrong:
+        return SpeedVerdict(function, measurements, float("nan"), None, None, False, "wrong_output",
+                            f"Not credited: {wrong[0]}. Speed only counts for a function that computes the right "
+                            "result; fix its correctness first.")
     capped = [sample.capped[c["id"]] for c in calls if c["id"] in sample.capped]
     if capped:
         cap = max(capped)
@@ -357,7 +387,7 @@ def verdict(function: str, sample: SpeedSample, rubric: Rubric) -> SpeedVerdict:
         return SpeedVerdict(function, measurements, float("nan"), None, None, False, "not_measured",
                             "Your function could not be timed (it failed or did not finish).")
     small, large = measurements
-    ratio = large.ratio
+    ratio = statistics.median(_pair_ratios(sample, calls))  # every block of both sizes: robust to one bad block
     growth_s = large.student_seconds / small.student_seconds if small.student_seconds > 0 else None
     growth_r = large.reference_seconds / small.reference_seconds if small.reference_seconds > 0 else None
     slope_s = large.student_seconds - small.student_seconds
@@ -366,6 +396,11 @@ def verdict(function: str, sample: SpeedSample, rubric: Rubric) -> SpeedVerdict:
     label = "fast" if ratio <= s.full_credit_ratio else ("slow" if ratio <= s.zero_credit_ratio else "too_slow")
     return SpeedVerdict(function, measurements, ratio, growth_s, growth_r, loops, label,
                         _explain(label, ratio, growth_s, growth_r, loops, s.growth_factor))
+
+
+def _pair_ratios(sample: SpeedSample, calls: list[dict[str, Any]]) -> list[float]:
+    return [a / b for c in calls for a, b in zip(sample.student.get(c["id"], []), sample.reference.get(c["id"], []))
+            if b > 0]
 
 
 def _explain(label: str, ratio: float, growth_s, growth_r, loops: bool, factor: int) -> str:

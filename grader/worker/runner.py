@@ -143,6 +143,22 @@ def _describe_exception(exc: BaseException, student_dir: str) -> dict[str, Any]:
             "traceback": _trim_traceback(exc, student_dir)}
 
 
+def _digest(result: Any) -> list[Any]:
+    """Shapes and fixed random projections of a call's outputs: enough to tell a right answer from a wrong one."""
+    items = result if isinstance(result, tuple) else (result,)
+    out = []
+    for index, item in enumerate(items):
+        try:
+            arr = _array(item, dtype=np.float64)
+        except (TypeError, ValueError):
+            out.append({"shape": None, "projection": None})
+            continue
+        weights = np.random.default_rng(1000 + index).random(arr.shape) if arr.ndim else 1.0
+        value = float(np.sum(arr * weights))
+        out.append({"shape": list(arr.shape), "projection": value if np.isfinite(value) else None})
+    return out
+
+
 def _encode_value(value: Any, key: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     """Describe one returned value; numeric content goes to ``arrays[key]`` (copied)."""
     info: dict[str, Any] = {"key": key, "type": type(value).__name__}
@@ -358,23 +374,26 @@ class Worker:
         """
         function = self.prepare(call)
         specs = call.get("args", [])
-        base = [self.build_arg(a) for a in specs]
         gap = float(call.get("gap", 0.01))
-        self.seed(call)
-        function(*base)  # warm-up (imports, caches), not measured
-        reps = int(call.get("reps", 1))
-        if call.get("calibrate") and not call.get("gated"):
-            reps = self._calibrate(function, base, float(call["calibrate"]))
         samples = int(call.get("samples", 1))
+        gated = bool(call.get("gated"))
+        reps = int(call.get("reps", 1))
+        if gated:  # nothing (not even building inputs) runs until the parent lets this side work
+            reps = self._wait_gate(f"{call['id']}#0", reps)
+            if reps <= 0:
+                return {"reps": 0, "digest": None}, {}
+        base = [self.build_arg(a) for a in specs]
+        self.seed(call)
+        digest = _digest(function(*base))  # warm-up (imports, caches), not measured; its output is checked
+        if call.get("calibrate"):
+            reps = self._calibrate(function, base, float(call["calibrate"]))
+            CONTROL.send(f"reps {call['id']} {reps}")
         variants = self._varying_args(specs, base)
         for sample in range(samples):
-            if call.get("gated"):
+            if gated and sample > 0:
                 reps = self._wait_gate(f"{call['id']}#{sample}", reps)
                 if reps <= 0:
                     continue
-                if call.get("calibrate") and sample == 0:
-                    reps = self._calibrate(function, base, float(call["calibrate"]))
-                    CONTROL.send(f"reps {call['id']} {reps}")
             arg_lists = [variants(r) for r in range(sample * reps, (sample + 1) * reps)]
             CONTROL.send(f"tstart {call['id']}#{sample}")
             _sleep(gap)  # idle while the parent reads the CPU counters
@@ -384,7 +403,7 @@ class Worker:
                     _asarray(item)
             CONTROL.send(f"tdone {call['id']}#{sample}")
             _sleep(gap)
-        return {"reps": reps}, {}
+        return {"reps": reps, "digest": digest}, {}
 
     def _varying_args(self, specs: list[Any], base: list[Any]):
         """A function r -> argument list in which ``vary`` arguments change with r (shifted views)."""
