@@ -362,8 +362,12 @@ class BatchRunner:
                         suspects.append(planned)
                         continue
                 born.pop(future, None)
-                if outcome["status"] == STATUS_INTERRUPTED:
-                    queue.appendleft(planned)  # interrupted from outside the batch: grade it again
+                if outcome["status"] == STATUS_INTERRUPTED:  # interrupted from outside the batch: again
+                    (rechecks if planned.rechecking else queue).appendleft(planned)
+                    continue
+                if planned.rechecking and outcome["status"] != STATUS_GRADED:
+                    reporter.message(f"{planned.item.label}: re-measuring speed failed ({outcome.get('error')}); "
+                                     "keeping the first result")
                     continue
                 needs_recheck = (recheck and not planned.rechecking and outcome["status"] == STATUS_GRADED
                                  and untimed_speed_tests(outcome.get("result")))

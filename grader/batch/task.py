@@ -57,7 +57,7 @@ def _now() -> str:
 # grades into KeyboardInterrupt inside the engine, whose sandbox then kills
 # its process groups.  Further signals are ignored so the engine's clean-up
 # is not interrupted in turn.  SIGTERM (sent by the batch when it stops) is
-# sticky: tasks already queued to this worker are then returned unstarted.  If the batch process itself dies (even by
+# sticky: the worker exits instead of starting a task already queued to it.  If the batch process itself dies (even by
 # SIGKILL), PR_SET_PDEATHSIG delivers SIGTERM here and the worker stops too.
 
 _state = threading.local()
@@ -132,9 +132,8 @@ def run_task(task: GradeTask) -> dict[str, Any]:
     }
     managed = _in_managed_worker()
     _state.interrupted = False
-    if managed and _stop_requested:  # queued before the batch stopped: do not start it
-        outcome.update(status=STATUS_INTERRUPTED, error="interrupted", finished_at=_now(), duration=0.0)
-        return outcome
+    if managed and _stop_requested:  # told to stop: take no more work (the pool replaces us if needed)
+        os._exit(128 + signal.SIGTERM)
     if managed:
         signal.signal(signal.SIGINT, _busy_handler)
         signal.signal(signal.SIGTERM, _busy_handler)

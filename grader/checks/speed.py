@@ -136,7 +136,7 @@ def _wrong_outputs(ref: _Side, stu: _Side, calls: list[dict[str, Any]]) -> dict[
         if expected is None or got is None:
             continue
         for index, (e, g) in enumerate(zip(expected, got)):
-            if e["shape"] != g["shape"] or g["projection"] is None or e["projection"] is None or \
+            if not _same_shape(e["shape"], g["shape"]) or g["projection"] is None or e["projection"] is None or \
                     abs(g["projection"] - e["projection"]) > 1e-4 * max(1.0, abs(e["projection"])):
                 wrong[call["id"]] = f"output {index + 1} of the timed call ({call['size']}) is not the right answer"
                 break
@@ -396,6 +396,13 @@ def verdict(function: str, sample: SpeedSample, rubric: Rubric) -> SpeedVerdict:
     label = "fast" if ratio <= s.full_credit_ratio else ("slow" if ratio <= s.zero_credit_ratio else "too_slow")
     return SpeedVerdict(function, measurements, ratio, growth_s, growth_r, loops, label,
                         _explain(label, ratio, growth_s, growth_r, loops, s.growth_factor))
+
+
+def _same_shape(expected: Optional[list[int]], got: Optional[list[int]]) -> bool:
+    """Equal shapes; a scalar loss may come back as any size-1 array (accepted, as in correctness)."""
+    if expected == [] and got is not None:
+        return all(n == 1 for n in got)
+    return expected == got
 
 
 def _pair_ratios(sample: SpeedSample, calls: list[dict[str, Any]]) -> list[float]:
