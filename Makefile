@@ -21,7 +21,7 @@ demo: setup
 	@echo "Open $(DEMO)/index.html for the class dashboard."
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 lint: setup
 	$(BIN)/ruff check grader reference tests benchmarks

@@ -249,7 +249,7 @@ def test_a_dead_worker_process_breaks_the_pool_but_not_the_batch(tmp_path: Path)
     assert all(r["status"] == "graded" for k, r in records.items() if k != "alan-turing-1000002")
 
 
-def test_speed_that_could_not_be_timed_under_load_is_measured_again_alone(tmp_path: Path, monkeypatch) -> None:
+def test_a_time_limit_hit_under_load_is_graded_again_alone(tmp_path: Path, monkeypatch) -> None:
     from test_batch_support import SMALL_RUBRIC
 
     calls: list[str] = []
@@ -261,6 +261,12 @@ def test_speed_that_could_not_be_timed_under_load_is_measured_again_alone(tmp_pa
             for test in result.tests:  # as if its timed calls hit the wall-clock limit on a busy machine
                 if test.check == "speed":
                     test.status, test.score = Status.ERROR, 0.0
+                    test.events.append(R.SandboxEvent("timeout", "Time limit exceeded"))
+        if Path(path).name == "submission_2000002":  # an error that does not depend on load: not re-checked
+            for test in result.tests:
+                if test.check == "speed":
+                    test.status, test.score = Status.ERROR, 0.0
+                    test.events.append(R.SandboxEvent("crash", "ZeroDivisionError"))
             result.score = sum(t.score for t in result.tests)
         return result
 
@@ -268,12 +274,12 @@ def test_speed_that_could_not_be_timed_under_load_is_measured_again_alone(tmp_pa
     export = make_gradescope_export(tmp_path / "in")
     options = BatchOptions(out_dir=tmp_path / "out", rubric_path=write_rubric(tmp_path, SMALL_RUBRIC), progress="none")
     summary = run_batch(export, options, executor=LocalExecutor(2, kind="thread"))
-    assert summary.graded == 4 and summary.mean == pytest.approx(4.0)
-    assert calls.count("submission_2000003") == 2 and len(calls) == 5
+    assert summary.graded == 4 and summary.mean == pytest.approx(3.75)
+    assert calls.count("submission_2000003") == 2 and len(calls) == 5, "only the timeout is graded again"
     records = {json.loads(line)["key"]: json.loads(line) for line in
                (tmp_path / "out" / "results.jsonl").read_text().splitlines()}
     rechecked = records["jose-nunez-o-brien-1000003"]
-    assert rechecked.get("speed_rechecked") and not rechecked.get("speed_recheck_pending")
+    assert rechecked.get("rechecked_alone") and not rechecked.get("recheck_pending")
     assert rechecked["result"]["score"] == 4.0
 
     # One worker: nothing else shares the machine, so the first measurement stands.

@@ -46,7 +46,7 @@ pytestmark = pytest.mark.skipif(not (REPO / "grader" / "pipeline.py").exists(),
 def _test_rubric() -> str:
     """The default rubric with small speed sizes (fast on 2 cores), a shorter budget and the leaderboard on."""
     text = (REPO / "grader" / "rubric_default.toml").read_text()
-    changes = {"pairs": "2", "min_reference_cpu": "0.05", "vocab_size": "4000", "sigmoid_size": "200000",
+    changes = {"blocks": "2", "min_reference_cpu": "0.05", "vocab_size": "4000", "sigmoid_size": "200000",
                "budget_seconds": "200"}
     for key, value in changes.items():
         text, count = re.subn(rf"^{key}\s*=\s*[^\n#]+", f"{key} = {value}  ", text, count=1, flags=re.M)

@@ -61,7 +61,7 @@ class BatchOptions:
     speed_lock_path: Optional[str] = None  # None: one lock file per machine in its temp dir
     use_speed_lock: bool = True
     grace_seconds: float = 30.0  # after Ctrl-C: how long running submissions get to stop
-    recheck_speed: bool = True  # re-grade alone, at the end, submissions whose speed could not be measured
+    recheck_timeouts: bool = True  # re-grade alone, at the end, submissions that hit a wall-clock limit
 
 
 @dataclass
@@ -116,7 +116,7 @@ class _Planned:
     content_hash: str
     input_hash: str
     attempts: int = 0
-    rechecking: bool = False  # second grading, alone, because speed could not be measured under load
+    rechecking: bool = False  # second grading, alone, because a wall-clock limit was hit under load
     suspect: bool = False  # was in flight when a worker process died
     alone: bool = False  # the current attempt runs with nothing else in flight
 
@@ -221,7 +221,7 @@ class BatchRunner:
             self.expected_hash[item.key] = ih
             prev = previous.get(item.key)
             if (opts.resume and prev and prev.get("input_hash") == ih and prev.get("status") == STATUS_GRADED
-                    and not prev.get("speed_recheck_pending")):
+                    and not prev.get("recheck_pending")):
                 summary.reused += 1
                 continue
             todo.append(_Planned(item, content, ih))
@@ -306,7 +306,7 @@ class BatchRunner:
         born: dict[cf.Future, int] = {}
         window = max(1, executor.workers) * 2
         rechecks: deque[_Planned] = deque()
-        recheck = self.options.recheck_speed and executor.workers > 1
+        recheck = self.options.recheck_timeouts and executor.workers > 1
         while queue or suspects or rechecks or self._inflight:
             while ((suspects and not self._inflight) or (not suspects and queue and len(self._inflight) < window)
                    or (rechecks and not suspects and not queue and not self._inflight)):
@@ -366,23 +366,23 @@ class BatchRunner:
                     (rechecks if planned.rechecking else queue).appendleft(planned)
                     continue
                 if planned.rechecking and outcome["status"] != STATUS_GRADED:
-                    reporter.message(f"{planned.item.label}: re-measuring speed failed ({outcome.get('error')}); "
+                    reporter.message(f"{planned.item.label}: grading it again alone failed ({outcome.get('error')}); "
                                      "keeping the first result")
                     continue
                 needs_recheck = (recheck and not planned.rechecking and outcome["status"] == STATUS_GRADED
-                                 and untimed_speed_tests(outcome.get("result")))
+                                 and load_sensitive_tests(outcome.get("result")))
                 if needs_recheck:
-                    outcome["speed_recheck_pending"] = True
+                    outcome["recheck_pending"] = True
                     rechecks.append(planned)
                 elif planned.rechecking:
-                    outcome["speed_rechecked"] = True
+                    outcome["rechecked_alone"] = True
                 with self._deferred_signals():
                     self._record(planned.item, outcome, planned.content_hash, planned.attempts)
                     if not planned.rechecking:
                         reporter.finished(planned.item.label, outcome)
                     if needs_recheck:
-                        reporter.message(f"{planned.item.label}: speed could not be measured under load; "
-                                         "it will be measured again alone at the end")
+                        reporter.message(f"{planned.item.label}: hit a time limit while sharing the machine; "
+                                         "it will be graded again alone at the end")
 
     def _outcome(self, future: cf.Future, planned: _Planned) -> Optional[dict[str, Any]]:
         if future.cancelled():
@@ -446,7 +446,7 @@ class BatchRunner:
             "attempts": attempts,
             "result": finite(result) if result else None,
         }
-        for flag in ("speed_recheck_pending", "speed_rechecked"):
+        for flag in ("recheck_pending", "rechecked_alone"):
             if outcome.get(flag):
                 record[flag] = True
         if outcome.get("traceback"):
@@ -486,12 +486,16 @@ class BatchRunner:
         self.problems.extend(write_dashboard(self.out_dir, entries, title=f"{rubric.name}: class overview"))
 
 
-def untimed_speed_tests(result: Optional[dict[str, Any]]) -> list[str]:
-    """Speed tests of a result that could not be timed (status error), e.g. a call timeout under load."""
+def load_sensitive_tests(result: Optional[dict[str, Any]]) -> list[str]:
+    """Tests of a result decided by a wall-clock limit (a ``timeout`` event): a busy machine can cause those.
+
+    Everything else the engine measures is CPU time or a plain value, which the load of the
+    machine does not change; a crash, a syntax error or a missing function is not re-checked.
+    """
     if not result:
         return []
     return [t.get("test_id", "") for t in result.get("tests", [])
-            if t.get("check") == "speed" and t.get("status") == "error"]
+            if t.get("status") != "passed" and any(e.get("kind") == "timeout" for e in t.get("events") or [])]
 
 
 def run_batch(source: Union[Path, str, BatchInput], options: BatchOptions, *, executor: Optional[Executor] = None,

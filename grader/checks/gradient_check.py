@@ -90,6 +90,10 @@ def _judge(case_id: str, description: str, parameter: str, arrays: dict[str, np.
     plus, minus, grad = arrays.get("plus"), arrays.get("minus"), arrays.get("grad")
     if plus is None or minus is None or grad is None:
         return CaseResult(case_id, description, False, "Your function did not return a loss and gradient."), None
+    if not np.any(plus) and not np.any(minus) and not np.any(grad):
+        return CaseResult(case_id, description, False,
+                          "Your loss and gradient are identically zero: the gradient check cannot pass an "
+                          "unimplemented function (implement the loss first)."), None
     numerical = (plus - minus) / (2 * h)
     if grad.size != numerical.size:
         return CaseResult(case_id, description, False,

@@ -54,8 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="progress display: a bar on a terminal, one line per submission otherwise (default auto)")
     parser.add_argument("--no-speed-lock", action="store_true",
                         help="let speed measurements of different submissions overlap (faster, less fair)")
-    parser.add_argument("--no-speed-recheck", action="store_true",
-                        help="do not re-grade alone, at the end, submissions whose speed could not be measured")
+    parser.add_argument("--no-recheck", action="store_true",
+                        help="do not grade again alone, at the end, submissions that hit a time limit "
+                             "while sharing the machine")
     parser.add_argument("--speed-lock-file", metavar="FILE",
                         help="lock file serialising speed measurements (default: one per machine in its temp dir)")
     parser.set_defaults(func=run)
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
                            scheduler=args.scheduler,
                            connect_timeout=args.connect_timeout, quiet=args.quiet, progress=args.progress,
                            speed_lock_path=args.speed_lock_file, use_speed_lock=not args.no_speed_lock,
-                           recheck_speed=not args.no_speed_recheck)
+                           recheck_timeouts=not args.no_recheck)
     if args.scheduler:
         try:
             import distributed  # noqa: F401

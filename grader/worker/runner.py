@@ -153,8 +153,10 @@ def _digest(result: Any) -> list[Any]:
         except (TypeError, ValueError):
             out.append({"shape": None, "projection": None})
             continue
-        weights = np.random.default_rng(1000 + index).random(arr.shape) if arr.ndim else 1.0
-        value = float(np.sum(arr * weights))
+        if arr.size == 1:  # a loss as a scalar or any size-1 array: the same digest
+            value = float(arr.reshape(()))
+        else:
+            value = float(np.sum(arr * np.random.default_rng(1000 + index).random(arr.shape)))
         out.append({"shape": list(arr.shape), "projection": value if np.isfinite(value) else None})
     return out
 
@@ -218,6 +220,7 @@ class Worker:
         sys.meta_path.append(self.finder)
         for name in self.job.get("modules", []):
             call_id = f"import.{name}"
+            already = len(self.finder.aliased)
             CONTROL.send(f"start {call_id}")
             meta: dict[str, Any] = {"id": call_id, "status": "ok"}
             stdout = io.StringIO()
@@ -227,7 +230,7 @@ class Worker:
             except BaseException as exc:  # noqa: BLE001 - anything the student raises
                 meta.update(status="exception", exception=_describe_exception(exc, self.student_dir))
             meta["stdout"] = _short(stdout.getvalue(), 4000)
-            meta["aliased_imports"] = sorted(set(self.finder.aliased))
+            meta["aliased_imports"] = sorted(set(self.finder.aliased[already:]))
             self._write(call_id, meta, {})
             CONTROL.send(f"done {call_id}")
 
