@@ -56,6 +56,7 @@ def grade_submission(path: Path, rubric: Optional[Rubric] = None, *, mode: str =
     started = time.monotonic()
     rubric = rubric or load_rubric()
     specs = [t for t in rubric.tests if mode == "grade" or t.visibility == "visible"]
+    not_run = [t for t in rubric.tests if t not in specs]  # check mode: shown as pending, never run
     try:
         result = _grade(Path(path), rubric, specs, mode, deadline, speed_lock, on_test)
     except Exception:  # noqa: BLE001 - a grader bug must not lose the submission
@@ -64,6 +65,11 @@ def grade_submission(path: Path, rubric: Optional[Rubric] = None, *, mode: str =
         for test in result.tests:
             test.status = Status.ERROR
             test.summary = "Not graded: the grader failed internally (not your fault). Staff have the details."
+    for spec in not_run:
+        pending = error_result(spec, "Not run by the self-check: this test runs only on the course's grader.", [])
+        pending.status = Status.SKIPPED
+        result.tests.append(pending)
+    result.max_score = round(sum(t.max_score for t in result.tests), 4)
     result.student = student or StudentInfo()
     result.execution_time = round(time.monotonic() - started, 3)
     return result
@@ -249,50 +255,57 @@ def cache_dir() -> Path:
     return Path(os.environ.get("W2V_CACHE_DIR") or Path.home() / ".cache" / "w2v-grader") / "expected"
 
 
-def _job_key(calls: list[dict[str, Any]], arrays: dict[str, np.ndarray]) -> str:
-    digest = hashlib.sha256()
-    digest.update(__version__.encode())
-    for path in sorted(REFERENCE_DIR.rglob("*.py")):
+def _sources_digest() -> bytes:
+    """Hash of everything an expected value depends on besides the call itself."""
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(REFERENCE_DIR.rglob("*.py")) + sorted((REPO_ROOT / "grader" / "worker").glob("*.py")):
         digest.update(path.read_bytes())
-    for path in sorted((REPO_ROOT / "grader" / "worker").glob("*.py")):
-        digest.update(path.read_bytes())
-    digest.update(json.dumps(calls, sort_keys=True).encode())
-    for key in sorted(arrays):
+    return digest.digest()
+
+
+def _call_key(call: dict[str, Any], arrays: dict[str, np.ndarray], sources: bytes) -> str:
+    digest = hashlib.sha256(sources)
+    digest.update(json.dumps(call, sort_keys=True).encode())
+    text = json.dumps(call)
+    for key in sorted(k for k in arrays if json.dumps(k) in text):
         digest.update(key.encode())
         digest.update(np.ascontiguousarray(arrays[key]).tobytes())
-    return digest.hexdigest()[:32]
+    return digest.hexdigest()[:40]
 
 
 def expected_outcomes(calls: list[dict[str, Any]], arrays: dict[str, np.ndarray],
                       rubric: Rubric) -> dict[str, CallOutcome]:
-    """Reference outcomes for ``calls`` (cached on disk by content)."""
+    """Reference outcomes for ``calls``, cached on disk per call (any subset of a job hits the cache)."""
     if not calls:
         return {}
-    key = _job_key(calls, arrays)
-    folder = cache_dir() / key
-    if (folder / "complete").exists():
-        return {c["id"]: read_outcome(folder, c["id"]) for c in calls}
-    job = {"modules": ["word2vec", "sgd"], "calls": calls}
-    run = run_job(reference_files(), job, arrays, rubric.limits)
-    outcomes = {c["id"]: run.get(c["id"]) for c in calls}
-    _store(folder, outcomes)
+    sources = _sources_digest()
+    keys = {c["id"]: _call_key(c, arrays, sources) for c in calls}
+    folder = cache_dir()
+    outcomes: dict[str, CallOutcome] = {}
+    for call in calls:
+        if (folder / f"{keys[call['id']]}.json").exists():
+            cached = read_outcome(folder, keys[call["id"]])
+            if cached.meta is not None:
+                outcomes[call["id"]] = CallOutcome(call["id"], meta=cached.meta, arrays=cached.arrays)
+    missing = [c for c in calls if c["id"] not in outcomes]
+    if missing:
+        run = run_job(reference_files(), {"modules": ["word2vec", "sgd"], "calls": missing}, arrays, rubric.limits)
+        for call in missing:
+            outcomes[call["id"]] = run.get(call["id"])
+            _store(folder, keys[call["id"]], outcomes[call["id"]])
     return outcomes
 
 
-def _store(folder: Path, outcomes: dict[str, CallOutcome]) -> None:
+def _store(folder: Path, key: str, outcome: CallOutcome) -> None:
+    """Write one reference outcome atomically (never an incomplete one)."""
+    if outcome.meta is None or outcome.meta.get("status") != "ok":
+        return
     with contextlib.suppress(OSError):
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
-        for call_id, outcome in outcomes.items():
-            if outcome.meta is None:
-                shutil.rmtree(tmp, ignore_errors=True)
-                return  # never cache an incomplete reference run
-            safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in call_id)
-            (tmp / f"{safe}.json").write_text(json.dumps(outcome.meta, default=str), encoding="utf-8")
-            if outcome.arrays:
-                np.savez(tmp / f"{safe}.npz", **outcome.arrays)
-        (tmp / "complete").write_text("ok")
-        try:
-            tmp.rename(folder)
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder, prefix=".tmp-"))
+        if outcome.arrays:
+            np.savez(tmp / f"{key}.npz", **outcome.arrays)
+            (tmp / f"{key}.npz").replace(folder / f"{key}.npz")
+        (tmp / f"{key}.json").write_text(json.dumps(outcome.meta, default=str), encoding="utf-8")
+        (tmp / f"{key}.json").replace(folder / f"{key}.json")
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -24,11 +24,14 @@ def print_summary(result: GradeResult, *, html_path: Optional[Path] = None, firs
         tests = result.tests_for(function)
         if not tests:
             continue
-        score = sum(t.score for t in tests)
-        total = sum(t.max_score for t in tests)
-        failing = [t.status for t in tests if t.status != Status.PASSED]
+        shown = [t for t in tests if t.status != Status.SKIPPED]
+        score = sum(t.score for t in shown)
+        total = sum(t.max_score for t in shown)
+        pending = sum(t.max_score for t in tests if t.status == Status.SKIPPED)
+        failing = [t.status for t in shown if t.status != Status.PASSED]
         status = MARK[failing[0]] if failing else "PASS"
-        print(f"  [{status}] {function:<30} {score:5.2f} / {total:5.2f}")
+        extra = f"  (+{pending:g} not run here)" if pending else ""
+        print(f"  [{status}] {function:<30} {score:5.2f} / {total:5.2f}{extra}")
         if first_failure:
             _print_first_failure(tests)
     pending = result.pending_points
@@ -42,7 +45,7 @@ def print_summary(result: GradeResult, *, html_path: Optional[Path] = None, firs
 
 def _print_first_failure(tests) -> None:
     for test in tests:
-        if test.status == Status.PASSED:
+        if test.status in (Status.PASSED, Status.SKIPPED):
             continue
         print(f"      ✗ {test.name}: {test.summary[:300]}")
         if test.hidden_from_student:

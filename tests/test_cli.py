@@ -13,7 +13,18 @@ import pytest
 from grader.gradescope import validate_results
 
 REPO = Path(__file__).resolve().parents[1]
-FAST_RUBRIC = REPO / "tests" / "report_fixtures" / "rubric_report.toml"
+REPORT_RUBRIC = REPO / "tests" / "report_fixtures" / "rubric_report.toml"
+
+
+@pytest.fixture(scope="module")
+def fast_rubric(tmp_path_factory) -> Path:
+    """The report tests' small rubric without its speed test: exit codes here must not hinge on timing noise
+    (speed verdicts are covered by the corpus with the default rubric and by benchmarks/grading_benchmark.py)."""
+    blocks = REPORT_RUBRIC.read_text().split("[[tests]]")
+    kept = [blocks[0]] + [b for b in blocks[1:] if ".speed\"" not in b]
+    path = tmp_path_factory.mktemp("rubric") / "cli.toml"
+    path.write_text("[[tests]]".join(kept))
+    return path
 
 
 def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
@@ -37,10 +48,10 @@ def test_help_lists_every_command():
         assert command in out
 
 
-def test_grade_writes_valid_results_json_and_report(reference_submission, tmp_path):
+def test_grade_writes_valid_results_json_and_report(reference_submission, tmp_path, fast_rubric):
     out_json, out_html = tmp_path / "results.json", tmp_path / "report.html"
     proc = run_cli("grade", str(reference_submission), "--json", str(out_json), "--html", str(out_html),
-                   "--rubric", str(FAST_RUBRIC))
+                   "--rubric", str(fast_rubric))
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out_json.read_text())
     validate_results(data)
@@ -50,10 +61,10 @@ def test_grade_writes_valid_results_json_and_report(reference_submission, tmp_pa
     assert "sigmoid" in proc.stdout and "Total:" in proc.stdout
 
 
-def test_grade_low_score_still_exits_zero(tmp_path):
+def test_grade_low_score_still_exits_zero(tmp_path, fast_rubric):
     (tmp_path / "word2vec.py").write_text("def sigmoid(x):\n    return 0\n", encoding="utf-8")
     out_json = tmp_path / "r.json"
-    proc = run_cli("grade", str(tmp_path), "--json", str(out_json), "--rubric", str(FAST_RUBRIC))
+    proc = run_cli("grade", str(tmp_path), "--json", str(out_json), "--rubric", str(fast_rubric))
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out_json.read_text())
     validate_results(data)
@@ -71,8 +82,8 @@ def test_grade_usage_errors_exit_nonzero_and_still_write_json(tmp_path):
     assert proc.returncode == 2 and "'name' must be a non-empty string" in proc.stderr
 
 
-def test_check_passes_on_the_reference_and_fails_on_a_bug(reference_submission, tmp_path):
-    proc = run_cli("check", "--rubric", str(FAST_RUBRIC), cwd=reference_submission)
+def test_check_passes_on_the_reference_and_fails_on_a_bug(reference_submission, tmp_path, fast_rubric):
+    proc = run_cli("check", "--rubric", str(fast_rubric), cwd=reference_submission)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (reference_submission / "w2v-report.html").exists()
     assert "[PASS] sigmoid" in proc.stdout
@@ -82,7 +93,7 @@ def test_check_passes_on_the_reference_and_fails_on_a_bug(reference_submission, 
     source = (buggy / "sgd.py").read_text()
     (buggy / "sgd.py").write_text(source.replace("x -= step * grad", "x += step * grad"))
     assert "x += step * grad" in (buggy / "sgd.py").read_text()
-    proc = run_cli("check", str(buggy), "--rubric", str(FAST_RUBRIC))
+    proc = run_cli("check", str(buggy), "--rubric", str(fast_rubric))
     assert proc.returncode == 1
     assert "sgd" in proc.stdout and ("FAIL" in proc.stdout or "PART" in proc.stdout)
     assert "expected" in proc.stdout

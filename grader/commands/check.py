@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from grader.commands._common import load_rubric_or_report
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("check", help="self-check your assignment folder (visible tests only)",
@@ -24,13 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from grader.pipeline import grade_submission
     from grader.results import Status
-    from grader.rubric import RubricError, load_rubric
     from grader.terminal import print_summary
 
-    try:
-        rubric = load_rubric(args.rubric)
-    except RubricError as exc:
-        print(f"w2v-grader: {exc}", file=sys.stderr)
+    rubric = load_rubric_or_report(args.rubric)
+    if rubric is None:
         return 2
     if not args.path.exists():
         print(f"w2v-grader: {args.path} does not exist", file=sys.stderr)
@@ -45,5 +44,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"w2v-grader: could not write the report: {exc}", file=sys.stderr)
         html = None
     print_summary(result, html_path=html, first_failure=True)
-    failed = any(t.status != Status.PASSED for t in result.tests) or result.events
+    failed = any(t.status not in (Status.PASSED, Status.SKIPPED) for t in result.tests) or \
+        any(e.kind != "suspicious" for e in result.events)
     return 1 if failed or result.internal_error else 0

@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from grader.commands._common import load_rubric_or_report
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("grade", help="grade one submission (folder or .zip) with every rubric test",
@@ -26,12 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grader.rubric import RubricError, load_rubric
 
-    try:
-        rubric = load_rubric(args.rubric)
-    except RubricError as exc:
-        print(f"w2v-grader: {exc}", file=sys.stderr)
+    rubric = load_rubric_or_report(args.rubric)
+    if rubric is None:
         return 2
     if not args.path.exists():
         print(f"w2v-grader: {args.path} does not exist", file=sys.stderr)

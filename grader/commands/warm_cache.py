@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from grader.commands._common import load_rubric_or_report
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("warm-cache", help="precompute the reference's expected values for a rubric",
@@ -26,12 +28,9 @@ def run(args: argparse.Namespace) -> int:
     import shutil
 
     from grader.pipeline import cache_dir, grade_submission, reference_files
-    from grader.rubric import RubricError, load_rubric
 
-    try:
-        rubric = load_rubric(args.rubric)
-    except RubricError as exc:
-        print(f"w2v-grader: {exc}", file=sys.stderr)
+    rubric = load_rubric_or_report(args.rubric)
+    if rubric is None:
         return 2
     no_speed = rubric.__class__(**{**rubric.__dict__, "tests": tuple(t for t in rubric.tests if t.check != "speed")})
     with tempfile.TemporaryDirectory() as tmp:
