@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -42,8 +43,9 @@ REPO = Path(__file__).resolve().parents[1]
 WRAPPER = r"""
 import json, resource, subprocess, sys
 proc = subprocess.run(sys.argv[1:])
-print(json.dumps({"rc": proc.returncode,
-                  "maxrss_children_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": proc.returncode, "cpu_children_s": usage.ru_utime + usage.ru_stime,
+                  "maxrss_children_kb": usage.ru_maxrss,
                   "maxrss_self_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), file=sys.stderr)
 """
 
@@ -142,6 +144,17 @@ def run_batch(export: Path, out: Path, jobs: int, rubric: str | None, extra: lis
 
 
 TIMING = ("worker", "started_at", "finished_at", "duration")
+RUN_DIR = re.compile(r"/tmp/w2v-run-[A-Za-z0-9_]+/")  # the engine's per-run sandbox folder, in warnings
+
+
+def _untemp(value):
+    if isinstance(value, str):
+        return RUN_DIR.sub("<run>/", value)
+    if isinstance(value, dict):
+        return {k: _untemp(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_untemp(v) for v in value]
+    return value
 
 
 def normalized_records(out: Path) -> list[dict]:
@@ -155,7 +168,7 @@ def normalized_records(out: Path) -> list[dict]:
                 speed = test.get("speed") or {}
                 result["tests"][i] = {"test_id": test["test_id"], "score": test["score"], "status": test["status"],
                                       "verdict": speed.get("verdict"), "loops": speed.get("loops_over_vocabulary")}
-        records.append(record)
+        records.append(_untemp(record))
     return records
 
 
@@ -174,6 +187,26 @@ def listing(out: Path) -> list[str]:
     return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if not p.name.startswith("."))
 
 
+def _first_difference(x, y, path=""):
+    if type(x) is not type(y):
+        return path or "."
+    if isinstance(x, dict):
+        for key in sorted(set(x) | set(y)):
+            found = _first_difference(x.get(key), y.get(key), f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(x, list):
+        if len(x) != len(y):
+            return f"{path} (length)"
+        for i, (p, q) in enumerate(zip(x, y)):
+            found = _first_difference(p, q, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    return None if x == y else path
+
+
 def compare(a: Path, b: Path) -> list[str]:
     problems = []
     ra, rb = normalized_records(a), normalized_records(b)
@@ -181,8 +214,10 @@ def compare(a: Path, b: Path) -> list[str]:
         problems.append("different submissions in results.jsonl")
     for x, y in zip(ra, rb):
         if x != y:
-            diff = [k for k in sorted(set(x) | set(y)) if x.get(k) != y.get(k)]
-            problems.append(f"{x['key']}: differs in {', '.join(diff)}")
+            scores_equal = [(t["test_id"], t["score"], t["status"]) for t in (x.get("result") or {}).get("tests", [])] \
+                == [(t["test_id"], t["score"], t["status"]) for t in (y.get("result") or {}).get("tests", [])]
+            problems.append(f"{x['key']}: first difference at {_first_difference(x, y)}"
+                            + (" (same scores and statuses)" if scores_equal else " (SCORES DIFFER)"))
     if (a / "grades.csv").read_text() != (b / "grades.csv").read_text():
         problems.append("grades.csv differs")
     if listing(a) != listing(b):
@@ -197,8 +232,14 @@ def main() -> int:
     parser.add_argument("--configs", default="1,2", help="comma-separated: N (-j N) or N:nolock")
     parser.add_argument("--limit", type=int, default=None, help="only N submissions, evenly spaced in name order")
     parser.add_argument("--no-resume", action="store_true", help="skip the SIGKILL/resume comparison")
+    parser.add_argument("--compare", nargs=2, type=Path, metavar=("DIR_A", "DIR_B"),
+                        help="only compare two batch output folders and exit")
     parser.add_argument("--keep", type=Path, default=None, help="keep outputs in this folder")
     args = parser.parse_args()
+    if args.compare:
+        problems = compare(*args.compare)
+        print("identical apart from timing fields" if not problems else "\n".join(problems))
+        return 0 if not problems else 1
 
     work = Path(tempfile.mkdtemp(prefix="w2v-batch-bench-")) if args.keep is None else args.keep
     work.mkdir(parents=True, exist_ok=True)
@@ -209,6 +250,7 @@ def main() -> int:
     print(f"corpus: {n} submissions from {args.corpus}; cores: {os.cpu_count()}; rubric: {args.rubric or 'default'}")
     rows = []
     outs = {}
+    load_before = f"{os.getloadavg()[0]:.2f}"
     for config in args.configs.split(","):
         jobs, _, flag = config.partition(":")
         extra = ["--no-speed-lock"] if flag == "nolock" else []
@@ -222,10 +264,14 @@ def main() -> int:
         print(f"  -j {config}: rc={info['rc']} wall={info['wall']:.1f}s", flush=True)
 
     print()
-    print(f"{'config':<12}{'wall s':>9}{'subs/min':>10}{'largest proc MB':>17}{'tree peak MB':>14}")
+    print(f"load average before/after: {load_before} / {os.getloadavg()[0]:.2f} (other work on the machine counts)")
+    print(f"{'config':<12}{'wall s':>9}{'subs/min':>10}{'CPU s':>9}{'cores used':>12}{'largest proc MB':>17}"
+          f"{'tree peak MB':>14}")
     for config, info in rows:
-        print(f"{'-j ' + config:<12}{info['wall']:>9.1f}{n / info['wall'] * 60:>10.2f}"
-              f"{info.get('maxrss_children_kb', 0) / 1024:>17.0f}{info['tree_peak_kb'] / 1024:>14.0f}")
+        cpu = info.get("cpu_children_s", 0.0)
+        print(f"{'-j ' + config:<12}{info['wall']:>9.1f}{n / info['wall'] * 60:>10.2f}{cpu:>9.0f}"
+              f"{cpu / info['wall']:>12.2f}{info.get('maxrss_children_kb', 0) / 1024:>17.0f}"
+              f"{info['tree_peak_kb'] / 1024:>14.0f}")
     for config, info in rows:
         summary = [line for line in info["stdout"].splitlines() if line.strip()]
         print(f"\n-j {config} summary:\n  " + "\n  ".join(summary[-4:]))
@@ -254,7 +300,9 @@ def main() -> int:
         reused = next((line for line in resumed["stdout"].splitlines() if "reused" in line), "").strip()
         print(f"\nresume path (-j {config}): SIGKILL after {killed['killed_at']} result line(s) "
               f"({killed['wall']:.1f}s); resume rc={resumed['rc']} in {resumed['wall']:.1f}s; {reused}")
-        print("  outputs identical to the uninterrupted run apart from timing fields: "
+        print("  grades.csv identical: " + ("NO" if "grades.csv differs" in problems else "YES")
+              + "; file list identical: " + ("NO" if "different output files" in problems else "YES"))
+        print("  results.jsonl identical apart from timing fields and sandbox temp paths: "
               + ("YES" if not problems else "NO\n    " + "\n    ".join(problems)))
     print(f"\noutputs in {work}")
     return 0

@@ -18,7 +18,7 @@ SUBSAMPLE_T = 1e-5  # subsampling threshold as a fraction of the word count
 
 def _read_lines(filename: str, skip_header: bool) -> list[str]:
     """Stripped, non-empty lines of a text file (optionally without its first line)."""
-    with open(filename, "r", encoding=ENCODING) as f:
+    with open(filename, encoding=ENCODING) as f:
         lines = list(f)
     if skip_header:
         lines = lines[1:]
@@ -48,7 +48,7 @@ class StanfordSentiment:
         """Lowercased token lists of datasetSentences.txt (header and index field dropped)."""
         if self._sentences is None:
             filename = self.path + "/datasetSentences.txt"
-            with open(filename, "r", encoding=ENCODING) as f:
+            with open(filename, encoding=ENCODING) as f:
                 rows = list(f)[1:]
             self._sentences = [[w.lower() for w in row.strip().split()[1:]] for row in rows]
             self._sentlengths = np.array([len(s) for s in self._sentences])
