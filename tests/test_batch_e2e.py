@@ -87,7 +87,7 @@ def normalized(record: dict) -> dict:
 
 def _speed_verdict(record: dict) -> tuple:
     test = next(t for t in record["result"]["tests"] if t["test_id"] == SPEED_TEST)
-    return test["speed"]["verdict"], test["speed"]["loops_over_vocabulary"]
+    return test["speed"]["verdict"], test["score"]
 
 
 def test_batch_run_produces_every_output(full_run) -> None:
@@ -123,12 +123,13 @@ def test_speed_verdict_in_batch_equals_alone(corpus, full_run) -> None:
     verdicts = {}
     for folder, who in (("submission_2000001", "fast"), ("submission_2000003", "slow")):
         alone = grade_submission(corpus.export / folder, rubric)
-        alone_verdict = next((t.speed.verdict, t.speed.loops_over_vocabulary) for t in alone.tests
-                             if t.test_id == SPEED_TEST)
-        assert _speed_verdict(batch[folder]) == alone_verdict, who
-        verdicts[who] = alone_verdict
-    assert verdicts["fast"][0] == "fast"
-    assert verdicts["slow"][0] != "fast" and verdicts["slow"][1] is True
+        test = next(t for t in alone.tests if t.test_id == SPEED_TEST)
+        alone_verdict = (test.speed.verdict, test.score)
+        in_batch = next(t for t in batch[folder]["result"]["tests"] if t["test_id"] == SPEED_TEST)
+        assert _speed_verdict(batch[folder]) == alone_verdict, (who, in_batch["speed"], test.speed)
+        verdicts[who] = (alone_verdict, test.speed.loops_over_vocabulary)
+    assert verdicts["fast"][0] == ("fast", 1.0)
+    assert verdicts["slow"][0][0] != "fast" and verdicts["slow"][1] is True
 
 
 def _watch(proc: subprocess.Popen, out: Path, want_lines: int, timeout: float) -> set[int]:

@@ -292,3 +292,17 @@ def test_file_lock_excludes_other_processes_and_threads(tmp_path: Path) -> None:
     import pickle
 
     assert pickle.loads(pickle.dumps(a)).path == path
+
+
+def test_file_lock_slots_admit_that_many_holders(tmp_path: Path) -> None:
+    path = tmp_path / "speed.lock"
+    a, b, c = (FileLock(path, slots=2) for _ in range(3))
+    assert a.acquire(timeout=0) and b.acquire(timeout=0)
+    assert c.acquire(timeout=0) is False, "two slots, two holders"
+    a.release()
+    assert c.acquire(timeout=0)
+    b.release()
+    c.release()
+    import pickle
+
+    assert pickle.loads(pickle.dumps(FileLock(path, slots=3))).slots == 3

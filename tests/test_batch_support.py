@@ -23,7 +23,7 @@ name = "batch-test"
 [speed]
 blocks = 2
 min_reference_cpu = 0.05
-vocab_size = 4000
+vocab_size = 20000
 sigmoid_size = 200000
 
 [limits]

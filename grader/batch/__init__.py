@@ -5,12 +5,13 @@ Entry points: ``w2v-grader batch`` (:mod:`grader.commands.batch`) and
 """
 
 from grader.batch.executors import DaskExecutor, Executor, LocalExecutor, make_executor
-from grader.batch.filelock import FileLock, default_speed_lock_path
+from grader.batch.filelock import FileLock, default_speed_lock_path, default_speed_slots
 from grader.batch.layout import BatchInput, BatchItem, LayoutError, detect_layout, slugify
 from grader.batch.runner import BatchError, BatchOptions, BatchRunner, BatchSummary, run_batch
 
 __all__ = [
     "BatchError", "BatchInput", "BatchItem", "BatchOptions", "BatchRunner", "BatchSummary", "DaskExecutor",
-    "Executor", "FileLock", "LayoutError", "LocalExecutor", "default_speed_lock_path", "detect_layout",
+    "Executor", "FileLock", "LayoutError", "LocalExecutor", "default_speed_lock_path", "default_speed_slots",
+    "detect_layout",
     "make_executor", "run_batch", "slugify",
 ]

@@ -60,6 +60,7 @@ class BatchOptions:
     progress: str = "auto"  # auto | bar | lines | none
     speed_lock_path: Optional[str] = None  # None: one lock file per machine in its temp dir
     use_speed_lock: bool = True
+    speed_slots: Optional[int] = None  # speed measurements at once per machine (None: half its cores, >= 1)
     grace_seconds: float = 30.0  # after Ctrl-C: how long running submissions get to stop
     recheck_timeouts: bool = True  # re-grade alone, at the end, submissions that hit a wall-clock limit
 
@@ -284,7 +285,7 @@ class BatchRunner:
         item = planned.item
         task = GradeTask(key=item.key, source=item.source, input_hash=planned.input_hash, student=item.student,
                          rubric=rubric, speed_lock_path=self.options.speed_lock_path,
-                         use_speed_lock=self.options.use_speed_lock)
+                         speed_slots=self.options.speed_slots, use_speed_lock=self.options.use_speed_lock)
         if executor.ships_payload:
             task.payload = pack_submission(item.path)
         else:

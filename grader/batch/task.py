@@ -41,6 +41,7 @@ class GradeTask:
     path: Optional[str] = None  # local path of a folder/zip (same machine or shared filesystem)
     payload: Optional[bytes] = None  # the submission as zip bytes (shipped to a remote worker)
     speed_lock_path: Optional[str] = None  # None: the per-machine default lock file of the worker
+    speed_slots: Optional[int] = None  # measurements at once per machine; None: half the worker machine's cores
     use_speed_lock: bool = True
     mode: str = "grade"
 
@@ -140,7 +141,7 @@ def run_task(task: GradeTask) -> dict[str, Any]:
     tmp: Optional[tempfile.TemporaryDirectory] = None
     try:
         from grader import pipeline
-        from grader.batch.filelock import FileLock
+        from grader.batch.filelock import FileLock, default_speed_slots
         from grader.results import to_jsonable
 
         if task.payload is not None:
@@ -153,7 +154,8 @@ def run_task(task: GradeTask) -> dict[str, Any]:
                 raise FileNotFoundError(f"submission {task.source} is no longer at {path}")
         else:
             raise ValueError("task has neither a path nor a payload")
-        lock = FileLock(task.speed_lock_path) if task.use_speed_lock else None
+        lock = FileLock(task.speed_lock_path, slots=task.speed_slots or default_speed_slots()) \
+            if task.use_speed_lock else None
         result = pipeline.grade_submission(path, task.rubric, mode=task.mode, student=task.student,
                                            speed_lock=lock)
         if getattr(_state, "interrupted", False):

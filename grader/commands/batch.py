@@ -57,6 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-recheck", action="store_true",
                         help="do not grade again alone, at the end, submissions that hit a time limit "
                              "while sharing the machine")
+    parser.add_argument("--speed-slots", type=_jobs, default=None, metavar="N",
+                        help="speed measurements allowed at once per machine (default: half its cores, at least 1)")
     parser.add_argument("--speed-lock-file", metavar="FILE",
                         help="lock file serialising speed measurements (default: one per machine in its temp dir)")
     parser.set_defaults(func=run)
@@ -70,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
                            scheduler=args.scheduler,
                            connect_timeout=args.connect_timeout, quiet=args.quiet, progress=args.progress,
                            speed_lock_path=args.speed_lock_file, use_speed_lock=not args.no_speed_lock,
+                           speed_slots=args.speed_slots,
                            recheck_timeouts=not args.no_recheck)
     if args.scheduler:
         try:
