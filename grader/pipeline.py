@@ -239,8 +239,22 @@ def _speed_tests(specs: list[TestSpec], student_files: dict[str, Path], rubric: 
                  deadline: Optional[float], speed_lock: Optional[ContextManager],
                  utils_prefixes: list[str]) -> dict[str, TestResult]:
     functions = [f for f in SPEED_ORDER if any(s.function == f for s in specs)]
-    with speed_lock or contextlib.nullcontext():
-        sample = speed.measure(functions, student_files, reference_files(), rubric, deadline, utils_prefixes)
+    failure = ""
+    for _attempt in range(2):  # a grader-side failure is retried once, then reported as ours
+        try:
+            with speed_lock or contextlib.nullcontext():
+                sample = speed.measure(functions, student_files, reference_files(), rubric, deadline,
+                                       utils_prefixes)
+            break
+        except speed.SpeedGraderError as exc:
+            failure = str(exc)
+    else:
+        out = {}
+        for spec in specs:
+            out[spec.id] = error_result(spec, "Not timed: the grader failed internally while measuring speed "
+                                        "(not your fault). Staff have the details.", [])
+            out[spec.id].events.append(SandboxEvent("note", "internal grader error", failure))
+        return out
     out = {}
     for spec in specs:
         verdict = speed.verdict(spec.function, sample, rubric)

@@ -942,7 +942,9 @@ def _prepare_workdir(workdir: Path, info: IsolationInfo) -> None:
     if info.uid is None:
         return
     for path in _walk_all([workdir], True):
-        os.lchown(path, info.uid, info.gid if info.gid is not None else -1)
+        # The speed check may open gates (create + rename files) in this tree while it is walked.
+        with contextlib.suppress(FileNotFoundError):
+            os.lchown(path, info.uid, info.gid if info.gid is not None else -1)
     os.chmod(workdir, 0o700)
 
 

@@ -21,6 +21,7 @@ import os
 import statistics
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -33,6 +34,10 @@ from .base import new_result
 from .hints import category_hint, hint_for
 
 PARTIAL_FRACTION = 0.5
+
+
+class SpeedGraderError(RuntimeError):
+    """The measurement failed on the grader's side (not the student's code); the text is the traceback."""
 
 
 @dataclass
@@ -123,6 +128,9 @@ def measure(functions: list[str], student_files: dict[str, Path], reference_file
     finally:
         ref.close()
         stu.close()
+    failed = [f"{side.label} worker: {side.error}" for side in (ref, stu) if side.error]
+    if failed:
+        raise SpeedGraderError("\n".join(failed))
     sample.events = stu.events()
     sample.wrong = _wrong_outputs(ref, stu, calls)
     return sample
@@ -164,6 +172,7 @@ class _Side:
         self.workdir: Optional[Path] = None
         self.finished = False
         self.run = None
+        self.error: Optional[str] = None  # traceback of a grader-side failure of this side's thread
         job_calls = [{**c, "samples": blocks, "gated": True, **({"calibrate": rubric.speed.min_reference_cpu}
                                                                  if calibrate else {})} for c in calls]
         self.job = {"modules": ["word2vec"], "calls": job_calls, "utils_prefixes": utils_prefixes or []}
@@ -179,6 +188,8 @@ class _Side:
             self.run = run_job(self.files, self.job, {}, self.rubric.limits, deadline=self.deadline,
                                on_control_line=self._on_line, on_spawn=self.clock.set_root,
                                on_workdir=self._on_workdir)
+        except Exception:  # noqa: BLE001 - a grader bug, reported by measure(), never blamed on the student
+            self.error = traceback.format_exc(limit=8)
         finally:
             with self.cond:
                 self.finished = True

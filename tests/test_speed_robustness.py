@@ -1,0 +1,83 @@
+"""The speed check never blames a student for a failure on the grader's side.
+
+Regression for a race seen in CI: the speed check opens gates (creates a
+temporary file, renames it) in a worker's directory while the sandbox is
+still handing that directory to the sandbox uid, and the vanished temporary
+file made the whole measurement fail as "your function could not be timed".
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from grader import pipeline, sandbox
+from grader.checks import speed
+from grader.results import Status
+from grader.rubric import load_rubric
+
+
+def test_prepare_workdir_tolerates_files_vanishing_during_the_walk(tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    for i in range(50):
+        (tmp_path / f"file{i}").write_text("x")
+    stop = threading.Event()
+
+    def open_gates() -> None:  # what speed._Side.run_block does, as fast as possible (then tidied away)
+        while not stop.is_set():
+            tmp = gate / ".g.tmp"
+            tmp.write_text("1")
+            tmp.rename(gate / "g")
+            (gate / "g").unlink()
+
+    info = sandbox.IsolationInfo(layers=["uid:self"], unavailable={}, uid=os.getuid(), gid=os.getgid())
+    thread = threading.Thread(target=open_gates)
+    thread.start()
+    try:
+        for _ in range(2000):
+            sandbox._prepare_workdir(tmp_path, info)  # raised FileNotFoundError before the fix
+    finally:
+        stop.set()
+        thread.join()
+    assert (tmp_path / ".tmp").is_dir() and (tmp_path / ".mplconfig").is_dir()
+
+
+def _one_speed_spec():
+    rubric = load_rubric()
+    spec = next(t for t in rubric.tests if t.id == "sigmoid.speed")
+    return rubric, spec
+
+
+def test_grader_failure_while_timing_is_retried_then_reported_as_ours(monkeypatch, corpus_dir: Path) -> None:
+    rubric, spec = _one_speed_spec()
+    calls = []
+
+    def broken_measure(*args, **kwargs):
+        calls.append(1)
+        raise speed.SpeedGraderError("student worker: Traceback ... FileNotFoundError")
+
+    monkeypatch.setattr(speed, "measure", broken_measure)
+    files = {"word2vec.py": corpus_dir / "reference" / "word2vec.py"}
+    out = pipeline._speed_tests([spec], files, rubric, None, None, [])
+    assert len(calls) == 2, "retried once"
+    test = out[spec.id]
+    assert test.status == Status.ERROR and test.score == 0
+    assert "not your fault" in test.summary
+    assert any(e.message == "internal grader error" and "FileNotFoundError" in e.detail for e in test.events)
+
+
+def test_a_crashing_side_thread_raises_speed_grader_error(monkeypatch, corpus_dir: Path) -> None:
+    """A grader exception inside a worker-driving thread surfaces from measure(), it is not 'not_measured'."""
+    rubric, _ = _one_speed_spec()
+
+    def exploding_run_job(*args, **kwargs):
+        raise FileNotFoundError("gate/.speed.sigmoid.base#0.tmp")
+
+    monkeypatch.setattr(speed, "run_job", exploding_run_job)
+    files = {"word2vec.py": corpus_dir / "reference" / "word2vec.py"}
+    with pytest.raises(speed.SpeedGraderError, match="FileNotFoundError"):
+        speed.measure(["sigmoid"], files, pipeline.reference_files(), rubric)
