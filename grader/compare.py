@@ -78,19 +78,27 @@ def compare_call(case_id: str, description: str, expected: CallOutcome, got: Cal
             f"a single {items[0][0].get('type') if items else 'value'}"
         result.message = (f"Expected a tuple ({', '.join(output_names)}) but your function returned {shape}.")
         return result
+    result.returned = True
+    result.mutated_inputs = [argument_names[i] if argument_names and i < len(argument_names) else
+                             f"argument {i + 1}" for i in mutated]
     for name, (exp_info, exp_value), (got_info, got_value) in zip(output_names, expected_items, items):
-        problem = _compare_output(name, exp_info, exp_value, got_info, got_value, tol, result)
-        if problem:
+        first = not result.wrong_outputs
+        scratch = result if first else CaseResult(case_id, description, passed=False)
+        problem = _compare_output(name, exp_info, exp_value, got_info, got_value, tol, scratch)
+        if not problem:
+            continue
+        result.wrong_outputs.append(name)
+        result.overflow = result.overflow or scratch.overflow
+        if first:  # the first failing output decides the message and the details shown
             result.output_name = name
             result.message = problem
             result.expected = summarize(exp_value, exp_info)
             result.got = summarize(got_value, got_info)
-            return result
+    if result.wrong_outputs:
+        return result
     if mutated:
-        names = [argument_names[i] if argument_names and i < len(argument_names) else f"argument {i + 1}"
-                 for i in mutated]
-        result.message = (f"Your function modified its input {', '.join(names)} in place. Callers (and the "
-                          "training loop) reuse these arrays: work on copies instead (e.g. x = x.copy()).")
+        result.message = (f"Your function modified its input {', '.join(result.mutated_inputs)} in place. Callers "
+                          "(and the training loop) reuse these arrays: work on copies instead (e.g. x = x.copy()).")
         return result
     result.passed = True
     return result
@@ -136,6 +144,7 @@ def _compare_output(name: str, exp_info: dict, exp: Any, got_info: dict, got: An
     if bad_nonfinite.any():
         index = _first_index(bad_nonfinite)
         result.first_mismatch = index
+        result.overflow = True
         kind = "nan" if np.isnan(got64[tuple(index)] if index else got64) else "inf"
         return (f"`{name}` contains {kind} at index {index} where the correct value is "
                 f"{float(exp_arr[tuple(index)] if index else exp_arr):.6g} (numerical overflow?).")

@@ -74,7 +74,7 @@ def sandbox_limits(limits: Limits) -> sandbox.SandboxLimits:
         wall_seconds=limits.worker_timeout, cpu_seconds=limits.cpu_seconds,
         memory_bytes=limits.memory_mb * 2**20, file_size_bytes=limits.file_size_mb * 2**20,
         max_processes=limits.max_processes, output_bytes=limits.output_kb * 1024,
-        idle_seconds=limits.call_timeout)
+        idle_seconds=limits.call_wall_timeout, idle_cpu_seconds=limits.call_timeout)
 
 
 def stage_workdir(student_files: dict[str, Path], job: dict[str, Any], arrays: dict[str, np.ndarray],

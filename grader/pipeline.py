@@ -25,7 +25,7 @@ import numpy as np
 
 from grader import __version__
 from grader.cases import CASE_BUILDERS, MODULE_OF
-from grader.checks import gradient_check, sgd_checks, speed, values
+from grader.checks import charge_once, gradient_check, sgd_checks, speed, values
 from grader.checks.base import Outcomes, PlannedTest, error_result
 from grader.discover import Discovery, DiscoveryError, discover
 from grader.execute import CallOutcome, JobRun, read_outcome, run_job
@@ -127,6 +127,10 @@ def _run_tests(found: Discovery, rubric: Rubric, specs: list[TestSpec], deadline
     for plan in planned:
         import_failure = _import_failure(plan, student_run)
         by_id[plan.spec.id] = import_failure or _skipped_or_evaluated(plan, outcomes, rubric, deadline)
+    charged = charge_once.charged_by_correctness(list(by_id.values()))
+    for test_id, test in by_id.items():
+        if test.check == "stability":
+            by_id[test_id] = charge_once.forgive_stability(test, charged.get(test.function))
     speed_specs = [s for s in specs if s.check == "speed" and s.id not in blocked]
     speed_specs = [s for s in speed_specs if not _import_failure_for_module("word2vec", student_run, s)]
     for spec in specs:
@@ -143,7 +147,7 @@ def _run_tests(found: Discovery, rubric: Rubric, specs: list[TestSpec], deadline
             if spec.id in by_id:
                 on_test(by_id[spec.id])
     if speed_specs:
-        speed_results = _speed_tests(speed_specs, student_files, rubric, deadline, speed_lock, prefixes)
+        speed_results = _speed_tests(speed_specs, student_files, rubric, deadline, speed_lock, prefixes, charged)
         by_id.update(speed_results)
         for test in speed_results.values():
             if on_test is not None:
@@ -237,7 +241,8 @@ def _note_imports(run: JobRun, result: GradeResult) -> None:
 
 def _speed_tests(specs: list[TestSpec], student_files: dict[str, Path], rubric: Rubric,
                  deadline: Optional[float], speed_lock: Optional[ContextManager],
-                 utils_prefixes: list[str]) -> dict[str, TestResult]:
+                 utils_prefixes: list[str],
+                 charged: Optional[dict[str, charge_once.Charged]] = None) -> dict[str, TestResult]:
     functions = [f for f in SPEED_ORDER if any(s.function == f for s in specs)]
     failure = ""
     for _attempt in range(2):  # a grader-side failure is retried once, then reported as ours
@@ -257,7 +262,7 @@ def _speed_tests(specs: list[TestSpec], student_files: dict[str, Path], rubric: 
         return out
     out = {}
     for spec in specs:
-        verdict = speed.verdict(spec.function, sample, rubric)
+        verdict = speed.verdict(spec.function, sample, rubric, (charged or {}).get(spec.function))
         events = [e for e in sample.events if spec.function in e.message or spec.function in e.detail]
         out[spec.id] = speed.evaluate(spec, verdict, events, rubric)
     return out

@@ -84,6 +84,11 @@ class CaseResult:
     max_abs_error: Optional[float] = None
     error_matrix: Optional[list[list[float]]] = None  # |got-expected| for matrix outputs (downsampled)
     notes: list[str] = field(default_factory=list)  # accepted-but-noted differences (float32, 0-d array loss...)
+    # What went wrong, for charging each bug once (set by compare_call when the call returned):
+    returned: bool = False  # the call finished and returned (no crash, timeout or exception)
+    wrong_outputs: list[str] = field(default_factory=list)  # every output that is not acceptable
+    overflow: bool = False  # some output is nan/inf where the correct value is finite
+    mutated_inputs: list[str] = field(default_factory=list)  # arguments the function modified in place
 
 
 @dataclass

@@ -69,7 +69,8 @@ class SpeedSettings:
 
 @dataclass(frozen=True)
 class Limits:
-    call_timeout: float = 10.0
+    call_timeout: float = 10.0  # CPU seconds of one call (a busy machine cannot make a call hit it)
+    call_wall_timeout: float = 30.0  # wall seconds of one call (catches calls that block or sleep)
     worker_timeout: float = 120.0
     cpu_seconds: int = 120
     memory_mb: int = 2048

@@ -439,6 +439,8 @@ from collections.abc import Iterable, Iterator, Sequence  # noqa: E402
 from dataclasses import asdict, dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from grader.proc_tree import tree_cpu_seconds  # noqa: E402
+
 _LOCK_DIR = Path("/run/w2v-sandbox") if Path("/run").is_dir() else Path("/tmp/w2v-sandbox-locks")
 
 
@@ -456,6 +458,10 @@ class SandboxLimits:
     max_processes: int = 64
     output_bytes: int = 64 * 1024
     idle_seconds: float | None = None
+    """Wall seconds without a control line (a heartbeat) before the run is stopped."""
+    idle_cpu_seconds: float | None = None
+    """CPU seconds (of the whole process tree, read from /proc) without a control line before the run
+    is stopped: unlike ``idle_seconds``, a busy machine cannot make a call hit it."""
     control_bytes: int = 1024**2
     """Cap on stored control-channel bytes; later lines still count as heartbeats."""
     open_files: int = 256
@@ -1174,6 +1180,8 @@ class _Session:
     stop_sent_at: float | None = None
     hard_killed: bool = False
     tramp_done_at: float | None = None
+    cpu_at_line: float = 0.0  # tree CPU seconds when the current control line was first seen
+    cpu_line_seen: float | None = None  # the control.last_line_at that cpu_at_line belongs to
 
     def next_wakeup(self, now: float) -> float:
         """Seconds until the next timer check (bounded)."""
@@ -1194,9 +1202,18 @@ class _Session:
             elif (self.limits.idle_seconds is not None
                   and now - self.control.last_line_at >= self.limits.idle_seconds):
                 self.stop("idle")
+            elif self.limits.idle_cpu_seconds is not None and self._cpu_since_line() >= self.limits.idle_cpu_seconds:
+                self.stop("idle")
         if (self.stop_sent_at is not None and not self.hard_killed
                 and now - self.stop_sent_at >= _STOP_GRACE):
             self.hard_kill()
+
+    def _cpu_since_line(self) -> float:
+        """CPU seconds the run's process tree used since the last control line (±one timer period)."""
+        cpu = tree_cpu_seconds(self.proc.pid)
+        if self.cpu_line_seen != self.control.last_line_at:
+            self.cpu_line_seen, self.cpu_at_line = self.control.last_line_at, cpu
+        return cpu - self.cpu_at_line
 
     def stop(self, reason: str) -> None:
         """Ask the trampoline (our unreaped child) to kill its child, i.e. the whole run."""

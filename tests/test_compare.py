@@ -89,3 +89,48 @@ def test_wrong_structure_is_explained():
         {"key": "r0", "type": "float", "kind": "python_scalar"}], "mutated": []}, arrays={"r0": np.asarray(1.5)})
     result = compare(single)
     assert not result.passed and "Expected a tuple" in result.message
+
+
+def test_every_wrong_output_and_overflow_are_recorded_first_one_explained():
+    got = outcome([np.float64(1.5), -np.array([1.0, 2.0, 3.0]), np.full((4, 3), np.nan)])
+    result = compare(got)
+    assert not result.passed and result.returned
+    assert result.output_name == "gradCenterVec" and "sign is flipped" in result.message
+    assert result.wrong_outputs == ["gradCenterVec", "gradOutsideVecs"]
+    assert result.overflow, "the nan in the third output counts even though the second output is explained"
+
+
+# -- charging each bug once (grader/checks/charge_once.py) ---------------------------------------
+
+def _test(check, cases, function="naiveSoftmaxLossAndGradient"):
+    from grader.checks.base import finish
+    from grader.results import Status, TestResult
+
+    result = TestResult(test_id=f"{function}.{check}", name=check, number="1", function=function, check=check,
+                        score=0.0, max_score=1.0, status=Status.FAILED, visibility="visible")
+    return finish(result, cases, [])
+
+
+def test_stability_forgives_only_the_bug_correctness_already_charged():
+    from grader.checks.charge_once import charged_by_correctness, forgive_stability
+
+    sign_bug = outcome([np.float64(1.5), -np.array([1.0, 2.0, 3.0]), np.arange(12.0).reshape(4, 3)])
+    correctness = _test("correctness", [compare(sign_bug), compare(EXPECTED)])
+    charged = charged_by_correctness([correctness])["naiveSoftmaxLossAndGradient"]
+    assert charged.wrong_outputs == {"gradCenterVec"}
+
+    same_bug = _test("stability", [compare(sign_bug), compare(EXPECTED)])
+    assert forgive_stability(same_bug, charged).score == 1.0
+    assert any("Not charged here" in n for n in same_bug.cases[0].notes)
+
+    overflow = outcome([np.float64(1.5), -np.array([1.0, 2.0, 3.0]), np.full((4, 3), np.inf)])
+    new_output_wrong = outcome([np.float64(9.0), -np.array([1.0, 2.0, 3.0]), np.arange(12.0).reshape(4, 3)])
+    for bad in (overflow, new_output_wrong):
+        test = _test("stability", [compare(bad)])
+        assert forgive_stability(test, charged).score == 0.0
+
+    garbage = outcome([np.float64(7.0), np.zeros(3), np.zeros((4, 3))])
+    garbage_charged = charged_by_correctness([_test("correctness", [compare(garbage)])])
+    assert forgive_stability(_test("stability", [compare(garbage)]),
+                             garbage_charged["naiveSoftmaxLossAndGradient"]).score == 0.0, "every output wrong"
+    assert forgive_stability(_test("stability", [compare(sign_bug)]), None).score == 0.0, "nothing charged before"

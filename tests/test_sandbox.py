@@ -458,6 +458,26 @@ def test_idle_timeout(workdir: Path) -> None:
     assert run.wall_seconds < 8
 
 
+def test_idle_cpu_limit_stops_a_busy_call_but_not_a_waiting_one(workdir: Path) -> None:
+    """The per-call CPU limit counts the tree's CPU since the last control line, never wall time."""
+    busy = run_py("""
+        import os
+        os.write(3, b"start\\n")
+        while True:
+            pass
+    """, workdir, limits=SandboxLimits(wall_seconds=60.0, idle_seconds=50.0, idle_cpu_seconds=1.0))
+    assert busy.timed_out and busy.killed_by == "idle"
+    assert busy.wall_seconds < 30, "stopped by the CPU limit, long before the wall/idle limits"
+    waiting = run_py("""
+        import os, time
+        os.write(3, b"start\\n")
+        time.sleep(3)  # 3 s of wall time, almost no CPU: what a call looks like on an overloaded machine
+        os.write(3, b"done\\n")
+    """, workdir, limits=SandboxLimits(wall_seconds=60.0, idle_seconds=50.0, idle_cpu_seconds=1.0))
+    assert waiting.returncode == 0 and not waiting.timed_out
+    assert waiting.control_messages == ["start", "done"]
+
+
 def test_control_bytes_capped(workdir: Path) -> None:
     run = run_py("""
         import os

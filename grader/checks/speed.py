@@ -27,10 +27,12 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from grader.execute import run_job
+from grader.proc_tree import tree_cpu_seconds, tree_pids
 from grader.results import SandboxEvent, SpeedMeasurement, SpeedVerdict, Status, TestResult
 from grader.rubric import Rubric, TestSpec
 
 from .base import new_result
+from .charge_once import Charged, speed_credit_despite_wrong_output
 from .hints import category_hint, hint_for
 
 PARTIAL_FRACTION = 0.5
@@ -41,13 +43,21 @@ class SpeedGraderError(RuntimeError):
 
 
 @dataclass
+class WrongOutput:
+    """A timed call whose output differs from the reference's."""
+
+    reason: str
+    some_output_right: bool  # e.g. the loss is right and one gradient is wrong
+
+
+@dataclass
 class SpeedSample:
     """CPU seconds per call, per side and call id."""
 
     student: dict[str, list[float]] = field(default_factory=dict)
     reference: dict[str, list[float]] = field(default_factory=dict)
     capped: dict[str, float] = field(default_factory=dict)  # call id -> ratio lower bound when killed early
-    wrong: dict[str, str] = field(default_factory=dict)  # call id -> why the timed call's output is wrong
+    wrong: dict[str, WrongOutput] = field(default_factory=dict)  # call id -> how the timed call's output is wrong
     events: list[SandboxEvent] = field(default_factory=list)
 
 
@@ -136,21 +146,32 @@ def measure(functions: list[str], student_files: dict[str, Path], reference_file
     return sample
 
 
-def _wrong_outputs(ref: _Side, stu: _Side, calls: list[dict[str, Any]]) -> dict[str, str]:
-    """Timed calls whose output (shape + projections) differs from the reference's: no speed credit."""
+def _wrong_outputs(ref: _Side, stu: _Side, calls: list[dict[str, Any]]) -> dict[str, WrongOutput]:
+    """Timed calls whose output (shape + projections) differs from the reference's."""
     wrong = {}
     for call in calls:
         expected, got = ref.digest(call["id"]), stu.digest(call["id"])
         if expected is None or got is None:
             continue
-        for index, (e, g) in enumerate(zip(expected, got)):
-            if not _same_shape(e["shape"], g["shape"]) or g["projection"] is None or e["projection"] is None or \
-                    abs(g["projection"] - e["projection"]) > 1e-4 * max(1.0, abs(e["projection"])):
-                wrong[call["id"]] = f"output {index + 1} of the timed call ({call['size']}) is not the right answer"
-                break
+        got = got if isinstance(got, list) else []  # the student's worker wrote it: untrusted
+        right = [_same_digest(e, g) for e, g in zip(expected, got)]
         if len(got) != len(expected):
-            wrong[call["id"]] = "the timed call did not return the right number of outputs"
+            wrong[call["id"]] = WrongOutput("the timed call did not return the right number of outputs", False)
+        elif not all(right):
+            first = right.index(False)
+            wrong[call["id"]] = WrongOutput(f"output {first + 1} of the timed call ({call['size']}) is not the "
+                                            "right answer", any(right))
     return wrong
+
+
+def _same_digest(e: dict[str, Any], g: Any) -> bool:
+    """Same shape and the same projection (``g`` comes from the student's worker: untrusted)."""
+    try:
+        if not _same_shape(e["shape"], g["shape"]) or g["projection"] is None or e["projection"] is None:
+            return False
+        return abs(float(g["projection"]) - e["projection"]) <= 1e-4 * max(1.0, abs(e["projection"]))
+    except (TypeError, KeyError, ValueError, IndexError):
+        return False
 
 
 class _Side:
@@ -233,7 +254,7 @@ class _Side:
     def run_block(self, cid: str, block: int, reps: Optional[int], budget: Optional[float] = None) -> Optional[float]:
         """Open the gate for block ``block`` of ``cid``; CPU seconds of the block, or None if it did not finish."""
         marker = f"{cid}#{block}"
-        limit = self.rubric.limits.call_timeout * 3 + (budget or 0)
+        limit = self.rubric.limits.call_wall_timeout + (budget or 0)
         with self.cond:
             if not self.cond.wait_for(lambda: self.workdir is not None or self.finished, timeout=limit):
                 return None
@@ -309,44 +330,11 @@ class _TreeClock:
         self.root = pid
 
     def pids(self) -> list[int]:
-        if self.root is None:
-            return []
-        children: dict[int, list[int]] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                stat = Path(f"/proc/{entry}/stat").read_text()
-                ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-                children.setdefault(ppid, []).append(int(entry))
-        tree, todo = [], [self.root]
-        while todo:
-            pid = todo.pop()
-            tree.append(pid)
-            todo.extend(children.get(pid, []))
-        return tree
+        return [] if self.root is None else tree_pids(self.root)
 
     def cpu(self) -> float:
-        """Σ over the tree of max(live threads' schedstat ns, process utime+stime) + reaped children.
-
-        schedstat is exact but forgets threads that have exited; utime+stime (clock ticks)
-        includes them.  Taking the larger of the two keeps nanosecond precision for ordinary
-        code and still counts work hidden in short-lived threads.
-        """
-        total = 0.0
-        tick = os.sysconf("SC_CLK_TCK")
-        for pid in self.pids():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                stat = Path(f"/proc/{pid}/stat").read_text()
-                fields = stat[stat.rindex(")") + 2:].split()
-                process = (int(fields[11]) + int(fields[12])) / tick  # utime + stime, dead threads included
-                reaped = (int(fields[13]) + int(fields[14])) / tick  # cutime + cstime
-                live = 0.0
-                for task in os.listdir(f"/proc/{pid}/task"):
-                    with contextlib.suppress(OSError, ValueError):
-                        live += int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[0]) / 1e9
-                total += max(live, process) + reaped
-        return total
+        """CPU seconds of the worker's whole process tree (see :mod:`grader.proc_tree`)."""
+        return 0.0 if self.root is None else tree_cpu_seconds(self.root)
 
     def watch(self, cid: str, limit: float) -> None:
         self._watch = (cid, limit)
@@ -370,8 +358,12 @@ class _TreeClock:
         self._stop.set()
 
 
-def verdict(function: str, sample: SpeedSample, rubric: Rubric) -> SpeedVerdict:
-    """Turn the samples of one function into a SpeedVerdict."""
+def verdict(function: str, sample: SpeedSample, rubric: Rubric, charged: Optional[Charged] = None) -> SpeedVerdict:
+    """Turn the samples of one function into a SpeedVerdict.
+
+    ``charged``: what the function's correctness tests already charged; a wrong timed output
+    is then credited by its speed as long as it is that same bug (see :mod:`charge_once`).
+    """
     s = rubric.speed
     calls = speed_calls(function, rubric)
     measurements = []
@@ -383,10 +375,17 @@ def verdict(function: str, sample: SpeedSample, rubric: Rubric) -> SpeedVerdict:
             measurements.append(SpeedMeasurement(function, call["size"], statistics.median(stu),
                                                  statistics.median(ref), statistics.median(ratios), len(ratios)))
     wrong = [sample.wrong[c["id"]] for c in calls if c["id"] in sample.wrong]
-    if wrong:
+    wrong_note = ""
+    if wrong and speed_credit_despite_wrong_output(charged, all(w.some_output_right for w in wrong)):
+        wrong_note = (f" Its output is wrong here too ({wrong[0].reason}), but that is the bug the correctness "
+                      "tests already charged, so the speed still counts.")
+    elif wrong:
+        why = ("It passes the correctness tests but answers wrongly when timed, so this measurement cannot be "
+               "trusted." if charged is not None and not charged.any_failure else
+               "Speed only counts for a function that computes (at least partly) the right result; fix its "
+               "correctness first.")
         return SpeedVerdict(function, measurements, float("nan"), None, None, False, "wrong_output",
-                            f"Not credited: {wrong[0]}. Speed only counts for a function that computes the right "
-                            "result; fix its correctness first.")
+                            f"Not credited: {wrong[0].reason}. {why}")
     capped = [sample.capped[c["id"]] for c in calls if c["id"] in sample.capped]
     if capped:
         cap = max(capped)
@@ -406,7 +405,7 @@ def verdict(function: str, sample: SpeedSample, rubric: Rubric) -> SpeedVerdict:
     loops = bool(growth_s and growth_s > 2.5 and slope_s / slope_r > s.full_credit_ratio * s.loop_growth_margin)
     label = "fast" if ratio <= s.full_credit_ratio else ("slow" if ratio <= s.zero_credit_ratio else "too_slow")
     return SpeedVerdict(function, measurements, ratio, growth_s, growth_r, loops, label,
-                        _explain(label, ratio, growth_s, growth_r, loops, s.growth_factor))
+                        _explain(label, ratio, growth_s, growth_r, loops, s.growth_factor) + wrong_note)
 
 
 def _same_shape(expected: Optional[list[int]], got: Optional[list[int]]) -> bool:

@@ -315,11 +315,11 @@ class Worker:
         self.seed(call)
         py_state, np_state = _getstate(), _np_get_state()
 
-        def evaluate(x):
+        def evaluate(x):  # fresh copies every time: a function that modifies its inputs cannot skew the check
             _setstate(py_state)
             _np_set_state(np_state)
             args = [self.build_arg(a) for a in call["args"]]
-            args[wrt] = x
+            args[wrt] = x.copy()
             return function(*args)
 
         first = evaluate(x0.copy())
@@ -352,7 +352,7 @@ class Worker:
         def evaluate(x):
             _setstate(py_state)
             _np_set_state(np_state)
-            return support.sgd_wrapper(skipgram, word2ind, x, dataset, int(call["window"]), loss_fn)
+            return support.sgd_wrapper(skipgram, word2ind, x.copy(), dataset, int(call["window"]), loss_fn)
 
         loss0, grad = evaluate(x0.copy())
         plus = np.empty(x0.size)
@@ -385,6 +385,7 @@ class Worker:
             reps = self._wait_gate(f"{call['id']}#0", reps)
             if reps <= 0:
                 return {"reps": 0, "digest": None}, {}
+        self._random_cache.clear()  # inputs a previous call may have modified in place are not reused
         base = [self.build_arg(a) for a in specs]
         self.seed(call)
         digest = _digest(function(*base))  # warm-up (imports, caches), not measured; its output is checked
