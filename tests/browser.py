@@ -414,8 +414,9 @@ def open_checked(browser: Browser, path: Path, viewport: str, *, selectors: tupl
     """Open ``path`` at a named viewport and assert the basics every page must meet.
 
     No console error, no uncaught exception, no dialog, no request leaving the machine, every image
-    decoded, every selector visible and inside the viewport's width, and (on the phone) no horizontal
-    scrolling of the page.  The caller closes the returned page.
+    decoded, every selector visible and inside the viewport's width, tracebacks and output wrapped
+    (not scrolling sideways), and (on the phone) no horizontal scrolling of the page.  The caller
+    closes the returned page.
     """
     width, height = VIEWPORTS[viewport]
     page = browser.new_page(width, height)
@@ -437,6 +438,11 @@ def open_checked(browser: Browser, path: Path, viewport: str, *, selectors: tupl
             problems.append(f"{selector} not visible at {viewport}: {state}")
         elif not state["within"]:
             problems.append(f"{selector} sticks out of the {width}px viewport: {state}")
+    # Tracebacks and program output wrap: no part of them hides off to the side (reproducers may scroll).
+    sideways = page.evaluate("Array.from(document.querySelectorAll('pre.output, pre.note'))"
+                             ".filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent.slice(0, 60))")
+    if sideways:
+        problems.append(f"tracebacks/output that scroll sideways: {sideways}")
     if viewport == "phone":
         overflow = page.horizontal_overflow()
         if overflow > 0:

@@ -30,8 +30,17 @@ from grader.report import (
     write_report,
 )
 from grader.report.dashboard import safe_href
-from grader.report.text import fmt_ratio, trim_traceback, truncate
-from grader.results import GradeResult, Status, to_jsonable
+from grader.report.text import fmt_ratio, strip_sandbox_paths, trim_traceback, truncate
+from grader.report.view import with_print
+from grader.results import (
+    CaseResult,
+    GradeResult,
+    SandboxEvent,
+    SpeedMeasurement,
+    SpeedVerdict,
+    Status,
+    to_jsonable,
+)
 
 
 class _Collector(HTMLParser):
@@ -265,9 +274,149 @@ def test_crash_traceback_is_trimmed_to_student_frames(pages):
     assert "rlimits, process_group, netns" in text  # isolation layers
 
 
-def test_errored_tests_do_not_get_a_wrong_values_hint(pages):
-    text = visible_text(pages[("crash", "student")])
-    assert "Your function could not be run for this test" in text
+def _fix_section(page: str) -> str:
+    match = re.search(r'<section id="fix".*?</section>\s*(?=<section id="(?!fix))', page, re.S)
+    assert match, "no What to fix section"
+    return visible_text(match.group(0))
+
+
+def test_errored_tests_do_not_get_a_wrong_values_hint():
+    r = scenario_failing()
+    t = next(t for t in r.tests if t.test_id == "negSamplingLossAndGradient.correctness.repeats")
+    t.status, t.score = Status.ERROR, 0.0
+    t.hint = "Repeated negative samples must each add to the gradient; use np.add.at."
+    t.events = [SandboxEvent("crash", "Your code raised IndexError: list index out of range",
+                             'Traceback (your code only):\n  File "word2vec.py", line 103, in neg\nIndexError: x',
+                             "negSamplingLossAndGradient")]
+    for c in t.cases:
+        c.notes = [t.events[0].detail]
+    fix = _fix_section(render_report(r))
+    card = fix[fix.index("3.3 negative sampling"):]
+    assert "What this usually means: Your function could not be run for this test" in card
+    assert "What this test checks once it runs: Repeated negative samples must each add" in card
+    assert card.count("IndexError: x") == 1  # the traceback once per test, not once more per case
+
+
+def test_tests_that_could_not_run_for_one_reason_are_grouped(pages):
+    page = pages[("crash", "student")]
+    fix = _fix_section(page)
+    assert "5 tests could not run" in fix and "4 tests could not run" in fix
+    assert "skipgram raised IndexError." in fix and "sgd did not return within 20 s." in fix
+    assert fix.count('File "/tmp/sub/word2vec.py", line 201') == 1  # the traceback once for the whole group
+    assert "Sum the loss and both gradients" not in fix  # no wrong-values hint for code that never ran
+    assert "What to fix (9)" in visible_text(page)
+    rows = re.findall(r'<tr data-test-id="skipgram\.[^"]+" data-status="error">.*?</tr>', page, re.S)
+    assert rows and all('href="#blocked-' in row for row in rows)  # the table links to the group card
+
+
+def test_blocked_tests_in_markdown_and_informational_tests_do_not_set_function_status():
+    md = render_markdown_summary(scenario_crash())
+    assert "**5 tests could not run** (4.1, 4.2, 4.4, 4.5, 4.6; 0 / 2.5 points): skipgram raised IndexError." in md
+    r = scenario_all_passed()
+    t = next(t for t in r.tests if t.test_id == "sgd.integration")  # 0 points, informational
+    t.status, t.summary = Status.ERROR, "sgd training crashed."
+    md = render_markdown_summary(r)
+    assert "| sgd | 3.5 / 3.5 (+0.5 pending) | ✓ passed |" in md
+
+
+def test_an_event_reported_twice_is_shown_once():
+    r = scenario_all_passed()
+    problem = SandboxEvent("syntax_error", "word2vec.py has a syntax error on line 96: '(' was never closed.",
+                           "Line 96: loss = -np.log(sigmoid(z)")
+    r.submission.problems = [problem]
+    r.events = [problem]  # the pipeline records discovery problems in both places
+    text = visible_text(render_report(r))
+    assert text.count("'(' was never closed") == 1
+    assert "× 2" not in text
+
+
+def test_sandbox_paths_and_stderr_are_explained():
+    r = scenario_failing()
+    t = next(t for t in r.tests if t.test_id == "skipgram.correctness.starter")
+    t.status, t.score = Status.ERROR, 0.0
+    t.events = [SandboxEvent("timeout", "Time limit exceeded while running skipgram.starter.0.",
+                             "/tmp/w2v-run-ty076rmc/student/word2vec.py:21: RuntimeWarning: overflow\n  s = 1",
+                             "skipgram")]
+    page = render_report(r)
+    assert "w2v-run-" not in page and "word2vec.py:21: RuntimeWarning" in page
+    assert "The last lines your code wrote to stderr before it stopped" in visible_text(page)
+
+
+def test_hidden_call_ids_are_not_quoted_to_students():
+    r = scenario_failing()
+    hidden = next(t for t in r.tests if t.hidden_from_student and t.function == "skipgram")
+    hidden.cases[0].case_id = "skipgram.repeats.0"
+    quoted = ("Not run: an earlier call of skipgram already failed this way (Time limit exceeded while running "
+              "skipgram.repeats.0: the call did not return in time).")
+    visible = next(t for t in r.tests if t.test_id == "skipgram.correctness.starter")
+    visible.status, visible.score, visible.summary = Status.ERROR, 0.0, "0 of 1 case(s) passed. First failure: " + quoted
+    visible.cases = [CaseResult("skipgram.starter.0", "dummy setup", passed=False, message=quoted)]
+    visible.events = [SandboxEvent("timeout", quoted, "", "skipgram")]
+    student = render_report(r)
+    assert "skipgram.repeats.0" not in student and "skipgram.repeats.0" not in render_markdown_summary(r)
+    assert "while running a call of a hidden test" in visible_text(student)
+    assert "skipgram.repeats.0" in render_report(r, audience="instructor")
+
+
+def test_gradcheck_verdict_is_in_words(pages):
+    text = visible_text(pages[("failing", "student")])
+    assert "✗ above the threshold" in text and "✓ within the threshold" in text
+
+
+def test_reproducer_prints_the_failing_output():
+    assert with_print("x = 1\nloss, g, gradOutsideVecs = f(x)", "gradOutsideVecs").endswith(
+        "print(gradOutsideVecs)  # compare with the expected values below")
+    assert with_print("loss = f(x)\nprint(loss)", "loss") == "loss = f(x)\nprint(loss)"
+    assert with_print("loss, g = f(x)", "other") == "loss, g = f(x)"
+    assert with_print("f(x) == 1", "x") == "f(x) == 1"
+
+
+# -- speed wording -------------------------------------------------------------------------------------
+
+
+def _speed_result(verdict: SpeedVerdict, events=()) -> GradeResult:
+    r = scenario_all_passed()
+    t = next(t for t in r.tests if t.test_id == f"{verdict.function}.speed")
+    t.speed, t.events = verdict, list(events)
+    if verdict.verdict != "fast":
+        t.status, t.score, t.summary = Status.FAILED, 0.0, verdict.explanation
+    return r
+
+
+def test_growth_text_never_contradicts_the_graders_loop_verdict():
+    m = [SpeedMeasurement("naiveSoftmaxLossAndGradient", "V=2,000, d=50", 1.5e-4, 4e-4, 0.36, 2),
+         SpeedMeasurement("naiveSoftmaxLossAndGradient", "V=8,000, d=50", 3.3e-3, 1.9e-3, 1.8, 2)]
+    fast = SpeedVerdict("naiveSoftmaxLossAndGradient", m, 0.94, 22.5, 4.7, False, "fast",
+                        "Your function takes 0.9× the reference's CPU time. Going from V to 4V multiplies your time "
+                        "by 22.5 (reference: 4.7). That is vectorised well enough.")
+    text = visible_text(render_report(_speed_result(fast)))
+    assert "scales worse" not in text and "look for work done once per word" not in text
+    assert "which is not the pattern of a Python loop over the vocabulary" in text
+    assert text.count("multiplies your time by 22.5") == 0 and text.count("your time grew 22.5×") == 1
+    looping = SpeedVerdict("naiveSoftmaxLossAndGradient", m, 7.0, 22.5, 4.7, True, "slow", "7.0× the reference.")
+    assert "usually means a Python loop over the vocabulary" in visible_text(render_report(_speed_result(looping)))
+    sig = SpeedVerdict("sigmoid", [SpeedMeasurement("sigmoid", "n=1,000,000", 0.01, 0.02, 0.5, 3)], 0.5, 4.0, 4.9,
+                       False, "fast", "ok")
+    text = visible_text(render_report(_speed_result(sig)))
+    assert "When the input grew 4×, your time grew 4.0×" in text
+    assert "When the vocabulary grew 4×, your time grew 4.0×" not in text
+
+
+def test_speed_stopped_early_is_shown_and_not_called_a_crash():
+    stopped = SpeedVerdict("naiveSoftmaxLossAndGradient", [], 15.0, None, None, True, "too_slow",
+                           "Your function needed more than 15× the reference's CPU time, so the timing was stopped "
+                           "early.")
+    kill = SandboxEvent("crash", "Not run: an earlier call of naiveSoftmaxLossAndGradient already failed this way "
+                        "(The Python process crashed while running speed.naiveSoftmaxLossAndGradient.base "
+                        "(signal 9).)", "", "naiveSoftmaxLossAndGradient")
+    page = render_report(_speed_result(stopped, [kill]))
+    text = visible_text(page)
+    assert "ratio more than 15×" in text and "Timing stopped early" in text
+    assert "Crashed" not in text and "signal 9" not in text
+    assert "timing stopped at more than 15×" in page  # the chart keeps a row for it (alt text)
+    wrong = SpeedVerdict("negSamplingLossAndGradient", [], float("nan"), None, None, False, "wrong_output",
+                         "Not credited: output 1 of the timed call is not the right answer.")
+    assert "not credited: a timed call returned a wrong answer" in visible_text(render_report(_speed_result(wrong)))
 
 
 def test_status_is_written_in_words_not_only_colour(pages):
@@ -299,7 +448,13 @@ def test_unknown_audience_is_rejected():
 def test_dashboard_summarises_the_class(results):
     entries = [DashboardEntry(r, f"{n}/report.html", n) for n, r in results.items()]
     entries.append(DashboardEntry(None, "javascript:alert(1)", f"ghost {XSS_SCRIPT}"))
+    sneaky = scenario_all_passed()  # everything passes, but discovery flagged tampering constructs
+    sneaky.submission.problems = [SandboxEvent("suspicious", "word2vec.py uses constructs a word2vec solution does "
+                                               "not need (3 found).", "line 4: imports socket")]
+    entries.append(DashboardEntry(sneaky, "sneaky/report.html", "sneaky"))
     page = render_dashboard(entries, title="CS224n — test run")
+    flagged = re.search(r'<table id="flagged-table".*?</table>', page, re.S).group(0)
+    assert 'href="sneaky/report.html"' in flagged and "suspicious" in flagged
     text = visible_text(page)
     assert "CS224n — test run" in text
     assert "Score distribution" in text and "Histogram of" in page
@@ -312,6 +467,34 @@ def test_dashboard_summarises_the_class(results):
     assert "javascript:" not in page and XSS_SCRIPT not in page
     assert 'id="students-table"' in page and 'data-type="number"' in page
     assert "All submissions" in text
+
+
+def test_dashboard_causes_separate_crashes_from_wrong_values():
+    wrong = scenario_failing()  # 3.3 fails on values
+    crashed = scenario_failing()
+    t = next(t for t in crashed.tests if t.test_id == "negSamplingLossAndGradient.correctness.repeats")
+    t.status, t.cases = Status.ERROR, [CaseResult("c", "d", passed=False, message="Your function raised IndexError: "
+                                                  "list index out of range")]
+    t.events = [SandboxEvent("crash", "Your code raised IndexError: list index out of range", "", t.function)]
+    page = render_dashboard([DashboardEntry(wrong, "a/report.html", "alice"),
+                             DashboardEntry(crashed, "b/report.html", "bob")])
+    rows = re.findall(r"<tr><td class=\"num\" data-label=\"Submissions\">(\d+)</td><td[^>]*>([^<]*)</td>"
+                      r"<td[^>]*>(.*?)</td></tr>", page, re.S)
+    by_cause = {html.unescape(re.sub(r"<[^>]+>", " ", cause)).split("  ")[0].strip(): (n, test)
+                for n, test, cause in rows}
+    crash = next(k for k in by_cause if k.startswith("Could not run: crashed (IndexError)"))
+    assert by_cause[crash] == ("1", "negative sampling (3.3)")
+    assert any(k.startswith("Repeated negative samples must each add") and v[0] == "1" for k, v in by_cause.items())
+    speed = next(k for k in by_cause if k.startswith("Slower than expected"))  # not the generic speed hint
+    assert by_cause[speed][0] == "2"
+
+
+def test_dashboard_flag_details_are_cut_at_the_end():
+    r = scenario_crash()
+    r.events.append(SandboxEvent("timeout", "Time limit exceeded while running " + "x" * 400 + " END", "", None))
+    page = render_dashboard([DashboardEntry(r, "r/report.html", "r")])
+    flagged = re.search(r'<table id="flagged-table".*?</table>', page, re.S).group(0)
+    assert "more characters not shown" not in flagged and "…" in flagged
 
 
 def test_dashboard_with_no_entries_renders():
@@ -339,6 +522,14 @@ def test_trim_traceback_keeps_only_student_frames():
     assert "runner.py" not in out and "/sub/word2vec.py" in out and "~~~~^~~~" in out
     assert out.splitlines()[1].strip() == "… 1 frame outside your files hidden …"
     assert trim_traceback("Traceback (your code only):\nX", ["word2vec.py"]) == "Traceback (your code only):\nX"
+
+
+def test_strip_sandbox_paths():
+    assert strip_sandbox_paths('File "/tmp/w2v-run-ab_12/student/word2vec.py", line 3') == 'File "word2vec.py", line 3'
+    assert strip_sandbox_paths("/tmp/w2v-run-q/student/sgd.py:4: Warn") == "sgd.py:4: Warn"
+    assert strip_sandbox_paths("no paths here /tmp/x.py") == "no paths here /tmp/x.py"
+    big = "x" * 300_000 + "/w2v-run-a/student/" + " /a" * 100_000  # student output: must stay linear
+    assert strip_sandbox_paths(big).startswith("x" * 1000)
 
 
 def test_truncate_and_formatting():

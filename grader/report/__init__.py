@@ -83,7 +83,13 @@ def page_environment():
         lstrip_blocks=True,
     )
     env.filters["ticks"] = inline_code
+    env.filters["points"] = points_word
     return env
+
+
+def points_word(points: object) -> str:
+    """"1 point", "0.5 points", "2 points" for a formatted number of points."""
+    return f"{points} point" if str(points) == "1" else f"{points} points"
 
 
 _TICKS = re.compile(r"`([^`\n]{1,200})`")

@@ -74,9 +74,14 @@ def _fit_left_margin(fig, ax, width_in: float) -> None:
     fig.subplots_adjust(left=left / width_in)
 
 
-def _quiet_minor_ticks(axis) -> None:
-    from matplotlib.ticker import NullFormatter
+def _time_ticks(axis, lo: float, hi: float, narrow: bool) -> None:
+    """Log-scale ticks labelled in readable units ("200 µs", "1 ms"), with 2 and 5 steps when the range is short."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+    decades = math.log10(hi / lo) if lo > 0 and hi > lo else 1.0
+    subs = (1.0,) if decades > (2.5 if narrow else 3.5) else (1.0, 3.0) if narrow or decades > 2 else (1.0, 2.0, 5.0)
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda x, _pos: fmt_seconds(x).replace(" ", "\u2009")))
     axis.set_minor_formatter(NullFormatter())
 
 
@@ -126,50 +131,71 @@ def speed_chart(verdicts: Sequence[SpeedVerdict], *, narrow: bool = False) -> Op
     return cached("speed", list(verdicts), narrow)(lambda: _speed_chart(verdicts, narrow=narrow))
 
 
+def _stopped(verdict: SpeedVerdict) -> bool:
+    """Timing was stopped early (far too slow): no times to draw, only a lower bound on the ratio."""
+    return verdict.verdict == "too_slow" and _finite(verdict.ratio) and not any(
+        _positive(m.student_seconds) and _positive(m.reference_seconds) for m in verdict.measurements)
+
+
 def _speed_chart(verdicts: Sequence[SpeedVerdict], *, narrow: bool = False) -> Optional[Chart]:
     """Horizontal bars: the student's vs the reference's CPU time per call, per function and size (log scale).
 
-    ``narrow=True`` draws a phone-sized variant (shorter labels, 1:1 at 375 px).
+    A function whose timing was stopped early (far too slow) gets a row with a note instead of bars, so
+    the slowest function never silently drops out of the chart.  ``narrow=True`` draws a phone-sized
+    variant (shorter labels, 1:1 at 375 px).
     """
-    rows = [(v, m) for v in verdicts for m in v.measurements
-            if _positive(m.student_seconds) and _positive(m.reference_seconds)]
-    if not rows:
+    rows: list[tuple[SpeedVerdict, Any]] = []
+    for v in verdicts:
+        if _stopped(v):
+            rows.append((v, None))
+        rows.extend((v, m) for m in v.measurements if _positive(m.student_seconds) and _positive(m.reference_seconds))
+    timed = [m for _, m in rows if m is not None]
+    if not timed:
         return None
     with _rc():
-        labels = [f"{function_label(v.function)}\n{m.size_label.split(', ')[0] if narrow else m.size_label}"
+        labels = [f"{function_label(v.function)}\n" + ("timing stopped" if m is None else
+                                                         m.size_label.split(", ")[0] if narrow else m.size_label)
                   for v, m in rows]
         width = 3.5 if narrow else 6.8
-        fig = _figure(width, (0.62 if narrow else 0.55) * len(rows) + 1.2, left=1.0,
-                      top=0.45 if narrow else 0.2, bottom=0.55)
+        fig = _figure(width, (0.62 if narrow else 0.55) * len(rows) + 1.35, left=1.0, top=0.45, bottom=0.55)
         ax = fig.add_subplot()
+        lo = min(min(m.student_seconds, m.reference_seconds) for m in timed)
+        hi = max(max(m.student_seconds, m.reference_seconds) for m in timed)
         bar_h = 0.38
-        for i, (_verdict, m) in enumerate(rows):
+        first = True
+        for i, (verdict, m) in enumerate(rows):
             y = len(rows) - 1 - i
+            if m is None:
+                note = (f"> {fmt_ratio(verdict.ratio)}: stopped" if narrow
+                        else f"more than {fmt_ratio(verdict.ratio)} the reference: stopped early")
+                ax.text(lo / 1.8, y, note,
+                        va="center", ha="left", fontsize=8 if narrow else 9, fontweight="bold", color=STUDENT_COLOR)
+                continue
             ax.barh(y + bar_h / 2, m.student_seconds, height=bar_h, color=STUDENT_COLOR, hatch="///",
-                    edgecolor="white", label="your code" if i == 0 else None)
+                    edgecolor="white", label="your code" if first else None)
             ax.barh(y - bar_h / 2, m.reference_seconds, height=bar_h, color=REFERENCE_COLOR,
-                    label="reference" if i == 0 else None)
+                    label="reference" if first else None)
+            first = False
             ax.text(max(m.student_seconds, m.reference_seconds) * 1.15, y, fmt_ratio(m.ratio),
                     va="center", fontsize=9, fontweight="bold")
         ax.set_yticks(range(len(rows) - 1, -1, -1), labels, fontsize=8 if narrow else 9)
         _fit_left_margin(fig, ax, width)
         ax.set_xscale("log")
-        _quiet_minor_ticks(ax.xaxis)
-        lo = min(min(m.student_seconds, m.reference_seconds) for _, m in rows)
-        hi = max(max(m.student_seconds, m.reference_seconds) for _, m in rows)
+        _time_ticks(ax.xaxis, lo / 2, hi * (8 if narrow else 4), narrow)
         ax.set_xlim(lo / 2, hi * (8 if narrow else 4))
-        ax.set_xlabel("CPU s per call (log; shorter = faster)" if narrow
-                      else "CPU seconds per call (log scale; shorter is faster)", fontsize=8 if narrow else 10)
+        ax.set_xlabel("CPU time per call (log; shorter = faster)" if narrow
+                      else "CPU time per call (log scale; shorter is faster)", fontsize=8 if narrow else 10)
         ax.tick_params(axis="x", labelsize=8)
         ax.grid(axis="x", color=GRID, linewidth=0.6)
         ax.set_axisbelow(True)
-        if narrow:
-            ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, fontsize=8, frameon=False)
-        else:
-            ax.legend(loc="lower right", fontsize=8, frameon=True)
+        # Above the plot, never on top of a bar or a ratio label.
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, fontsize=8 if narrow else 9,
+                  frameon=False)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        alt_parts = [f"{function_label(v.function)} at {m.size_label}: yours {fmt_seconds(m.student_seconds)}, "
+        alt_parts = [f"{function_label(v.function)}: timing stopped at more than {fmt_ratio(v.ratio)} the reference"
+                     if m is None else
+                     f"{function_label(v.function)} at {m.size_label}: yours {fmt_seconds(m.student_seconds)}, "
                      f"reference {fmt_seconds(m.reference_seconds)} ({fmt_ratio(m.ratio)})" for v, m in rows]
         return _to_chart(fig, "Bar chart of CPU time per call. " + "; ".join(alt_parts) + ".")
 

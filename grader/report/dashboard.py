@@ -9,11 +9,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Optional
 
+from grader.checks.hints import hint_for
 from grader.report import charts
 from grader.report.hints import FLAG_KINDS, event_title
-from grader.report.text import fmt_points, fmt_ratio, fmt_seconds, function_label, truncate
-from grader.report.view import number_key
-from grader.results import FUNCTIONS, GradeResult, SandboxEvent, Status
+from grader.report.text import fmt_points, fmt_ratio, fmt_seconds, function_label, one_line, truncate
+from grader.report.view import GENERIC_GRADER_HINTS, number_key
+from grader.results import FUNCTIONS, GradeResult, SandboxEvent, Status, TestResult
 
 
 @dataclass
@@ -117,13 +118,13 @@ def _flags(result: Optional[GradeResult]) -> tuple[list[str], list[str]]:
     details: list[str] = []
     if result.internal_error:
         flags.append("grader error")
-        details.append(truncate(result.internal_error.splitlines()[0] if result.internal_error else "", 200))
+        details.append(one_line(result.internal_error.splitlines()[0] if result.internal_error else "", 200))
     errored = [t for t in result.tests if t.status == Status.ERROR]
     if errored and not result.internal_error:
         first = errored[0]
         failed = next((c for c in first.cases if not c.passed and c.message), None)
         flags.append("errors in tests")
-        details.append(truncate(f"{len(errored)} test(s) could not run, e.g. {first.number}: "
+        details.append(one_line(f"{len(errored)} test(s) could not run, e.g. {first.number}: "
                                 f"{failed.message if failed else first.summary}", 200))
     for event in _all_events(result):
         flag = FLAG_KINDS.get(event.kind)
@@ -131,7 +132,7 @@ def _flags(result: Optional[GradeResult]) -> tuple[list[str], list[str]]:
             continue
         if flag not in flags:
             flags.append(flag)
-        text = truncate(f"{event_title(event.kind)}: {event.message}", 200)
+        text = one_line(f"{event_title(event.kind)}: {event.message}", 200)
         if text not in details and len(details) < 4:
             details.append(text)
     return flags, details
@@ -193,8 +194,56 @@ def _rates(results: list[GradeResult]) -> list[TestRate]:
     return rates
 
 
+_RAISED = re.compile(r"raised ([A-Za-z_][\w.]*)")
+_FILE = re.compile(r"\b(word2vec\.py|sgd\.py)\b")
+
+
+def _cause(test: TestResult) -> str:
+    """Why one test failed, worded so that the same cause groups across submissions.
+
+    A test that could not run is grouped by what stopped it (crash with its exception type, timeout, syntax
+    error…), never by the hint about wrong values; a test that ran and failed by what that failure usually means.
+    """
+    if test.status == Status.ERROR:
+        texts = [e.message for e in test.events if e.kind != "note"] + \
+            [c.message for c in test.cases if not c.passed and c.message] + [test.summary]
+        event = next((e for e in test.events if e.kind != "note"), None)
+        if event is not None:
+            cause = f"Could not run: {event_title(event.kind).lower()}"
+        elif any(t.startswith("Time limit") or "Time limit exceeded" in t for t in texts):
+            cause = "Could not run: timed out"
+        else:
+            cause = "Could not run: " + one_line(test.summary or test.status.value, 120)
+        raised = next((m.group(1) for t in texts for m in [_RAISED.search(t or "")] if m), None)
+        where = next((m.group(1) for t in texts for m in [_FILE.search(t or "")] if m), None)
+        if raised and (event is None or event.kind in ("crash", "import_error")):
+            cause += f" ({raised})"
+        elif where and event is not None and event.kind in ("syntax_error", "import_error", "missing_file",
+                                                            "missing_function", "bad_signature"):
+            cause += f" ({where})"
+        return cause
+    if test.speed is not None:  # the speed hint is the same for every failure: say which kind it was
+        verdict = test.speed.verdict
+        if verdict == "wrong_output":
+            return "Speed not credited: a timed call returned a wrong answer (fix correctness first)"
+        if verdict == "too_slow":
+            return ("Too slow: loops over the vocabulary (time grows far faster than the reference's)"
+                    if test.speed.loops_over_vocabulary else "Too slow (no credit)")
+        if verdict == "slow":
+            return "Slower than expected (partial credit)"
+        if verdict == "not_measured":
+            return "Could not be timed"
+    reason = test.hint or test.summary or ""
+    if reason in GENERIC_GRADER_HINTS:  # a not-yet-visible test carries only its category hint: staff see the real one
+        reason = hint_for(test.test_id) or reason
+    if not reason:
+        failed = next((c for c in test.cases if not c.passed), None)
+        reason = failed.message if failed else test.status.value
+    return truncate(reason.strip(), 300)
+
+
 def _causes(entries: list[DashboardEntry]) -> tuple[list[Cause], list[tuple[str, int]]]:
-    causes: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: {"labels": [], "tests": []})
+    causes: dict[tuple[str, str], dict] = defaultdict(lambda: {"labels": [], "tests": [], "points": 0.0})
     events: dict[str, set[str]] = defaultdict(set)
     for entry in entries:
         result = entry.result
@@ -203,21 +252,19 @@ def _causes(entries: list[DashboardEntry]) -> tuple[list[Cause], list[tuple[str,
         for test in result.tests:
             if test.status not in (Status.FAILED, Status.PARTIAL, Status.ERROR):
                 continue
-            reason = test.hint or test.summary or ""
-            if not reason:
-                failed = next((c for c in test.cases if not c.passed), None)
-                reason = failed.message if failed else test.status.value
-            reason = truncate(reason.strip(), 300)
+            reason = _cause(test)
             key = (function_label(test.function), reason)
             slot = causes[key]
             if entry.label not in slot["labels"]:
                 slot["labels"].append(entry.label)
             if test.number not in slot["tests"]:
                 slot["tests"].append(test.number)
+            slot["points"] = max(slot["points"], test.max_score)
         for event in _all_events(result):
             if event.kind != "note":
                 events[event_title(event.kind)].add(entry.label)
-    ranked = sorted(causes.items(), key=lambda kv: (-len(kv[1]["labels"]), kv[0]))[:12]
+    # Informational (0-point) tests rank after every test that costs points.
+    ranked = sorted(causes.items(), key=lambda kv: (kv[1]["points"] <= 0, -len(kv[1]["labels"]), kv[0]))[:12]
     out = [Cause(f"{function} ({', '.join(sorted(slot['tests'], key=number_key))})", cause, len(slot["labels"]),
                  [truncate(x, 60) for x in slot["labels"][:8]])
            for (function, cause), slot in ranked]

@@ -52,10 +52,10 @@ FUNCTION_HINTS: dict[tuple[str, str], str] = {
 EVENT_EXPLANATIONS: dict[str, str] = {
     "timeout": "Your code ran longer than the time limit and was stopped. Look for an infinite loop, "
                "or a loop over the vocabulary that is far too slow at realistic sizes.",
-    "crash": "Your code raised an exception. The traceback below shows only the lines in your files.",
+    "crash": "Your code raised an exception or its Python process died, so nothing could be checked.",
     "exit": "Your code ended the Python process (sys.exit, os._exit or a fatal error). Never call exit in a graded function.",
-    "output_truncated": "Your code printed more than the grader keeps; only the beginning of the output is shown. "
-                        "Remove debugging prints from graded functions.",
+    "output_truncated": "This costs no points by itself, but printing inside graded functions slows them down (the "
+                        "speed tests count it) and can bury your error messages.",
     "memory_limit": "Your code tried to use more memory than allowed. Look for V×V matrices, "
                     "copies inside loops or np.outer on whole vocabularies.",
     "cpu_limit": "Your code used more CPU time than allowed.",
@@ -67,7 +67,11 @@ EVENT_EXPLANATIONS: dict[str, str] = {
     "missing_file": "A required file was not found in your submission.",
     "missing_function": "A graded function is missing from your file.",
     "bad_signature": "A graded function's parameters differ from the starter's; keep the starter's signature.",
-    "suspicious": "The grader noticed behaviour that tests usually do not need (for example network or file access).",
+    "suspicious": "The grader noticed code that a word2vec solution does not need (for example process control, "
+                  "file-system or network access, or changes to numpy/time). It is only reported to course staff "
+                  "and changes no result; the sandbox makes it harmless.",
+    "speed_stopped": "This is not a crash: the grader stops timing a function once it has clearly used far more CPU "
+                     "time than the reference, instead of waiting for it to finish.",
     "note": "",
 }
 
@@ -86,6 +90,7 @@ EVENT_TITLES: dict[str, str] = {
     "missing_function": "Missing function",
     "bad_signature": "Wrong signature",
     "suspicious": "Suspicious behaviour",
+    "speed_stopped": "Timing stopped early",
     "note": "Note",
 }
 
@@ -106,9 +111,21 @@ FLAG_KINDS: dict[str, str] = {
 }
 
 
+BASE_OVERRIDES: dict[tuple[str, str], str] = {
+    ("sgd", "correctness"): (
+        "Runs your sgd on objectives whose every step is known and compares the iterates, the step size and "
+        "the reported loss with the reference implementation's."
+    ),
+    ("sigmoid", "correctness"): (
+        "Compares your return values with the reference implementation's on scalars and arrays of several shapes; "
+        "the result must have the input's shape."
+    ),
+}
+
+
 def category_hint(function: str, check: str) -> str:
     """The hint shown for a hidden test: depends only on the function and the kind of check."""
-    base = CATEGORY_HINTS.get(check, "")
+    base = BASE_OVERRIDES.get((function, check)) or CATEGORY_HINTS.get(check, "")
     extra = FUNCTION_HINTS.get((function, check))
     return f"{base} {extra}" if extra else base
 
@@ -127,15 +144,23 @@ def event_explanation(kind: str) -> str:
 
 
 def growth_implication(growth_student: Optional[float], growth_reference: Optional[float],
-                       factor: int = 4, loops: bool = False) -> str:
-    """What the V→4V growth of the running time says about the implementation."""
+                       factor: int = 4, loops: bool = False, *, sigmoid: bool = False) -> str:
+    """What the V→4V growth of the running time says about the implementation.
+
+    The grader decides whether the code loops over the vocabulary (``loops``, from the extra time per
+    added word); this text explains that verdict and never contradicts it.  For sigmoid the size that
+    grows is the number of input elements, not a vocabulary.
+    """
     if growth_student is None:
         return ""
+    what, unit, loop = (("the input", "element", "a Python loop over the elements") if sigmoid
+                        else ("the vocabulary", "word", "a Python loop over the vocabulary"))
     ref = f" (reference: {growth_reference:.1f}×)" if growth_reference is not None else ""
-    text = f"When the vocabulary grew {factor}×, your time grew {growth_student:.1f}×{ref}. "
+    text = f"When {what} grew {factor}×, your time grew {growth_student:.1f}×{ref}. "
     if loops:
-        return text + ("Time that grows with the vocabulary much faster than the reference's usually means "
-                       "a Python loop over the vocabulary: replace it with one matrix-vector product.")
+        return text + (f"Each extra {unit} costs you far more time than it costs the reference: that usually means "
+                       f"{loop}; replace it with whole-array (matrix) operations.")
     if growth_reference is not None and growth_student > growth_reference * 1.6 and growth_student > 2.5:
-        return text + "Your code scales worse than the reference: look for work done once per word of the vocabulary."
-    return text + "Your code scales like the reference's, so any gap is a constant factor, not a loop over the vocabulary."
+        return text + (f"Your time grew faster than the reference's, but each extra {unit} costs you at most a few "
+                       f"times what it costs the reference, which is not the pattern of {loop}.")
+    return text + f"Your code scales like the reference's, so any gap is a constant factor, not {loop}."

@@ -69,9 +69,14 @@ def render_markdown_summary(result) -> str:
         out.append(f"| {md_escape(f.label)} | {f.earned} / {f.max_score}{pending} | {f.status.symbol} {f.status.text} |")
     out.append("")
 
-    if v.failing:
+    if v.failing or v.blocked:
         out.append("### What to fix")
         out.append("")
+        for g in v.blocked:
+            numbers = ", ".join(md_escape(t.number) for t in g.tests)
+            out.append(f"- **{len(g.tests)} tests could not run** ({numbers}; 0 / {g.points} points): "
+                       f"{md_escape(truncate(g.reason, 300))}")
+            out.append("  - Fix this one problem first; every one of these tests runs again once it is fixed.")
         for t in v.failing[:10]:
             line = f"- **{md_escape(t.number)} {md_escape(t.name)}** — {t.status.text}, {t.score} / {t.max_score} points"
             if t.summary:

@@ -63,6 +63,32 @@ def _strip_controls(text: str) -> str:
 
 
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]*)", line \d+')
+# Paths of the grader's throw-away working directories ("/tmp/w2v-run-ab12cd/student/word2vec.py"): the student
+# knows their file as "word2vec.py".
+_RUN_DIR = re.compile(r"/w2v-run-[A-Za-z0-9_]+/student/")
+_PATH_STOP = frozenset(" \t\n\r\"'`(=<>")
+
+
+def strip_sandbox_paths(text: str) -> str:
+    """Drop the grader's temporary working-directory prefix from file paths in ``text``.
+
+    Linear in the length of ``text`` (it is partly student output): each marker is found by a plain
+    regex without backtracking, and the start of its path by walking back to the previous separator.
+    """
+    text = text or ""
+    if "/w2v-run-" not in text:
+        return text
+    out: list[str] = []
+    last = 0
+    for match in _RUN_DIR.finditer(text):
+        start = match.start()
+        floor = max(last, start - 4096)  # no real path is longer
+        while start > floor and text[start - 1] not in _PATH_STOP:
+            start -= 1
+        out.append(text[last:start])
+        last = match.end()
+    out.append(text[last:])
+    return "".join(out)
 
 
 def trim_traceback(text: str, student_files: Iterable[str] = ("word2vec.py", "sgd.py")) -> str:
@@ -70,10 +96,12 @@ def trim_traceback(text: str, student_files: Iterable[str] = ("word2vec.py", "sg
 
     Tracebacks that are already trimmed by the worker pass through unchanged.
     Frames from the grader, numpy or the standard library are replaced by one
-    "… N frames outside your files hidden …" line.
+    "… N frames outside your files hidden …" line.  The grader's temporary
+    working-directory prefix is removed from paths either way.
     """
-    if not text or "Traceback (most recent call last):" not in text:
-        return text or ""
+    text = strip_sandbox_paths(text or "")
+    if "Traceback (most recent call last):" not in text:
+        return text
     names = {name.rsplit("/", 1)[-1] for name in student_files if name}
     lines = text.splitlines()
     out: list[str] = []
@@ -152,6 +180,12 @@ def fmt_seconds(value: Optional[float]) -> str:
     if value >= 1e-3:
         return f"{value * 1e3:.3g} ms"
     return f"{value * 1e6:.3g} µs"
+
+
+def one_line(text: Any, limit: int = 200) -> str:
+    """``text`` on one line, cut at ``limit`` characters with a trailing "…" (for table cells)."""
+    text = " ".join(_strip_controls("" if text is None else str(text)).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def fmt_ratio(value: Optional[float]) -> str:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
+from grader.checks.hints import CATEGORY_HINTS as GRADER_CATEGORY_HINTS
 from grader.report import charts
 from grader.report.hints import (
     category_hint,
     event_explanation,
     event_title,
-    failure_hint,
     growth_implication,
 )
 from grader.report.text import (
@@ -35,6 +35,7 @@ from grader.report.text import (
     fmt_shape,
     function_label,
     plural,
+    strip_sandbox_paths,
     trim_traceback,
     truncate,
 )
@@ -47,6 +48,7 @@ FAILING = (Status.FAILED, Status.PARTIAL, Status.ERROR)
 ERROR_HINT = ("Your function could not be run for this test: it crashed, timed out, was missing or could not be "
               "imported. The message here or under “Problems found” says which; fix that first, and the other "
               "tests of this function usually recover with it.")
+GENERIC_GRADER_HINTS = frozenset(GRADER_CATEGORY_HINTS.values())  # one-liners; the report's own hints say more
 
 STATUS_DISPLAY: dict[str, tuple[str, str]] = {  # key -> (symbol, words); the words always show
     "passed": ("✓", "passed"),
@@ -60,7 +62,7 @@ STATUS_DISPLAY: dict[str, tuple[str, str]] = {  # key -> (symbol, words); the wo
 RELEASE_WORDS: dict[str, str] = {
     "after_due_date": "released after the due date",
     "after_published": "released when grades are published",
-    "hidden": "not shown to students",
+    "hidden": "hidden test: its result is never shown in this report",
 }
 
 
@@ -86,6 +88,8 @@ class EventView:
     function: str
     severity: str  # "bad" | "warn" | "info"
     count: int = 1  # how many events of this kind (and function) it stands for
+    detail_label: str = ""  # what the detail block is ("Traceback, your files only", "Last lines on stderr", ...)
+    detail_block: bool = True  # multi-line text (a <pre>), else one short paragraph
 
 
 @dataclass
@@ -122,6 +126,7 @@ class GradcheckView:
     threshold: str
     passed: bool
     explanation: str
+    verdict: str = ""  # "within the threshold" / "above the threshold", in words
 
 
 @dataclass
@@ -144,6 +149,7 @@ class SpeedView:
     growth: str
     loops: bool
     rows: list[SpeedRowView]
+    stopped: bool = False  # timing stopped early: the ratio is a lower bound
 
 
 @dataclass
@@ -165,6 +171,8 @@ class TestView:
     release: str
     summary: str = ""
     hint: str = ""
+    checks: str = ""  # for a test that could not run: what it checks once it runs (the grader's own hint)
+    blocked_by: str = ""  # the submission-level problem that stopped this test (shown once, not per test)
     cases: list[CaseView] = field(default_factory=list)
     passed_cases: list[str] = field(default_factory=list)
     more_failed: int = 0
@@ -204,6 +212,16 @@ class ScoreView:
 
 
 @dataclass
+class BlockedGroup:
+    """Failing tests that never ran because of one submission-level problem (a syntax error, a missing file...)."""
+
+    reason: str
+    tests: list[TestView]
+    points: str
+    events: list[EventView] = field(default_factory=list)  # what stopped them, once (unless under "Problems found")
+
+
+@dataclass
 class ReportView:
     audience: str
     title: str
@@ -215,6 +233,7 @@ class ReportView:
     problems: list[EventView]
     functions: list[FunctionView]
     failing: list[TestView]
+    blocked: list[BlockedGroup]
     gradchecks: list[TestView]
     speed: list[TestView]
     speed_chart: Optional[charts.Chart]
@@ -250,36 +269,107 @@ def student_files(result: GradeResult) -> list[str]:
 _BAD = {"timeout", "crash", "exit", "memory_limit", "cpu_limit", "process_limit", "file_size_limit",
         "import_error", "syntax_error", "missing_file", "missing_function", "bad_signature"}
 _WARN = {"output_truncated", "suspicious"}
+_STOPPED = {"timeout", "crash", "exit", "memory_limit", "cpu_limit", "process_limit", "file_size_limit"}
+
+Redactor = Callable[[str], str]
 
 
-def event_views(events: list[SandboxEvent], files: list[str], *, by_function: bool = True) -> list[EventView]:
-    """One view per kind (and function): repeats (a timeout on every case) are counted, not repeated."""
+def _no_redaction(text: str) -> str:
+    return text
+
+
+def hidden_call_redactor(result: GradeResult, audience: str) -> Redactor:
+    """For students: replace the grader's call ids of hidden tests ("skipgram.random.0") in visible text.
+
+    A visible test's message can quote a hidden test's call ("Not run: an earlier call of skipgram already failed
+    this way (Time limit exceeded while running skipgram.random.0 …)"); the id names a hidden case, so it goes.
+    """
+    if audience == "instructor":
+        return _no_redaction
+    ids: set[str] = set()
+    for test in result.tests:
+        if not test.hidden_from_student:
+            continue
+        ids.update(c.case_id for c in test.cases if c.case_id and len(c.case_id) > 3)
+        if test.check == "speed":
+            ids.add(f"speed.{test.function}.")
+        elif test.check == "gradcheck":
+            ids.add(f"{test.function}.gradcheck.")
+    if not ids:
+        return _no_redaction
+    alternatives = "|".join(re.escape(i) + (r"[\w.-]*" if i.endswith(".") else "")
+                            for i in sorted(ids, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w-]|\.\w)")
+
+    def redact(text: str) -> str:
+        return pattern.sub("a call of a hidden test", text) if text else text
+
+    return redact
+
+
+def event_views(events: list[SandboxEvent], files: list[str], *, by_function: bool = True,
+                redact: Redactor = _no_redaction) -> list[EventView]:
+    """One view per kind (and function): repeats (a timeout on every case) are counted, not repeated.
+
+    The same event reported twice (a discovery problem is both a submission problem and a result event) is
+    shown once and counted once.
+    """
     views: list[EventView] = []
     index: dict[tuple[str, Optional[str]], EventView] = {}
+    seen: set[tuple] = set()
     for event in events:
+        ident = (event.kind, event.message, event.detail, event.function)
+        if ident in seen:
+            continue
+        seen.add(ident)
         key = (event.kind, event.function if by_function else None)
         if key in index and event.kind != "note":
             index[key].count += 1
             if not index[key].function and event.function:
                 index[key].function = function_label(event.function)
             continue
-        index[key] = view = event_view(event, files)
+        index[key] = view = event_view(event, files, redact)
         views.append(view)
     return views
 
 
-def event_view(event: SandboxEvent, files: list[str]) -> EventView:
-    detail = trim_traceback(event.detail or "", files)
+def event_view(event: SandboxEvent, files: list[str], redact: Redactor = _no_redaction) -> EventView:
+    detail = redact(trim_traceback(event.detail or "", files)).strip("\n")
     severity = "bad" if event.kind in _BAD else "warn" if event.kind in _WARN else "info"
+    if "Traceback" in detail:
+        label = "What your code raised (only the lines in your own files; read it from the bottom up):"
+    elif detail and event.kind in _STOPPED:
+        label = "The last lines your code wrote to stderr before it stopped (they may be unrelated warnings):"
+    elif detail and event.kind == "output_truncated" and "\n" in detail:
+        label = "The beginning of your output:"
+    else:
+        label = ""
+    explanation = event_explanation(event.kind)
     return EventView(
         kind=event.kind,
         title=event_title(event.kind),
-        message=truncate(event.message, 1000),
+        message=truncate(redact(strip_sandbox_paths(event.message)), 1000),
         detail=truncate(detail),
-        explanation=event_explanation(event.kind),
+        explanation=explanation,
         function=function_label(event.function) if event.function else "",
         severity=severity,
+        detail_label=label,
+        detail_block=bool(label) or "\n" in detail or len(detail) > 160,
     )
+
+
+def _grader_stopped_timing(event: SandboxEvent, test: TestResult) -> bool:
+    """A speed test's "crash (signal 9)": the grader's own kill once the function was clearly too slow."""
+    s = test.speed
+    return (test.check == "speed" and s is not None and s.verdict == "too_slow" and event.kind in ("crash", "exit")
+            and "signal 9" in event.message)
+
+
+def _stopped_timing_event(test: TestResult) -> SandboxEvent:
+    cap = test.speed.ratio if test.speed is not None and _finite(test.speed.ratio) else None
+    more = f"more than {fmt_ratio(cap)} the reference's CPU time" if cap else "far more CPU time than the reference"
+    return SandboxEvent("speed_stopped", f"The grader stopped timing your function after it had used {more}.",
+                        function=test.function)
 
 
 # -- cases -----------------------------------------------------------------------------------------
@@ -329,19 +419,44 @@ def _error_pattern(case: CaseResult) -> str:
     return text
 
 
-def case_view(case: CaseResult, with_charts: bool = True, files: Optional[list[str]] = None) -> CaseView:
+_ASSIGNED = re.compile(r"^\s*(?P<targets>[A-Za-z_][\w ,]*?)\s*=[^=]")
+
+
+def with_print(reproducer: str, output_name: str) -> str:
+    """The reproducer, plus ``print(<output>)`` when its last line assigns the output that failed.
+
+    The grader's reproducers end with the call; without a print, pasting them into Python shows nothing.
+    """
+    lines = reproducer.rstrip().splitlines()
+    if not lines or not output_name.isidentifier() or "print(" in lines[-1]:
+        return reproducer
+    match = _ASSIGNED.match(lines[-1])
+    if not match or output_name not in [t.strip() for t in match.group("targets").split(",")]:
+        return reproducer
+    return reproducer.rstrip() + f"\nprint({output_name})  # compare with the expected values below"
+
+
+def case_view(case: CaseResult, with_charts: bool = True, files: Optional[list[str]] = None,
+              redact: Redactor = _no_redaction, known_details: frozenset[str] = frozenset()) -> CaseView:
+    """One failing case.  ``known_details``: tracebacks the test already shows once (not repeated per case)."""
     files = files or ["word2vec.py", "sgd.py"]
     heat = None
     matrix = case.error_matrix
     if with_charts and matrix and isinstance(matrix, list) and len(matrix) >= 1 and isinstance(matrix[0], list) and \
             (len(matrix) > 1 or len(matrix[0]) > 1):
         heat = charts.heatmap(matrix, case.output_name or "output")
+    notes = []
+    for note in case.notes:
+        text = redact(trim_traceback(note, files)).strip("\n")
+        if text and text not in known_details:
+            notes.append(truncate(text, 2000))
+    reproducer = with_print(case.reproducer, case.output_name) if case.reproducer else ""
     return CaseView(
         case_id=case.case_id,
         description=truncate(case.description, 600),
         passed=case.passed,
-        message=truncate(case.message, 2000),
-        reproducer=truncate(case.reproducer, MAX_REPRODUCER_CHARS),
+        message=truncate(redact(strip_sandbox_paths(case.message)), 2000),
+        reproducer=truncate(reproducer, MAX_REPRODUCER_CHARS),
         output_name=truncate(case.output_name, 80),
         expected=_array_view(case.expected),
         got=_array_view(case.got),
@@ -349,7 +464,7 @@ def case_view(case: CaseResult, with_charts: bool = True, files: Optional[list[s
         max_abs_error=fmt_sci(case.max_abs_error) if case.max_abs_error is not None else "",
         heatmap=heat,
         pattern=_error_pattern(case),
-        notes=[truncate(trim_traceback(n, files), 2000) for n in case.notes],
+        notes=notes,
     )
 
 
@@ -377,6 +492,7 @@ def gradcheck_view(test: TestResult) -> Optional[GradcheckView]:
         threshold=fmt_sci(g.threshold),
         passed=passed,
         explanation=explanation,
+        verdict="✓ within the threshold" if passed else "✗ above the threshold",
     )
 
 
@@ -385,31 +501,50 @@ VERDICT_TEXT = {
     "slow": "slower than expected (partial credit)",
     "too_slow": "too slow (no credit)",
     "not_measured": "not measured",
+    "wrong_output": "not credited: a timed call returned a wrong answer",
 }
+_GROWTH_SENTENCE = re.compile(r"\s*Going from V to \d+V multiplies your time by [\d.]+ \(reference: [\d.]+\)\.")
 
 
-def speed_view(test: TestResult) -> Optional[SpeedView]:
+def speed_view(test: TestResult, redact: Redactor = _no_redaction) -> Optional[SpeedView]:
     s = test.speed
     if s is None:
         return None
+    measured = [m for m in s.measurements if _finite(m.student_seconds) and _finite(m.reference_seconds)]
+    stopped = s.verdict == "too_slow" and not measured and _finite(s.ratio)
+    growth = growth_implication(s.growth_student, s.growth_reference, loops=s.loops_over_vocabulary,
+                                sigmoid=s.function == "sigmoid")
+    explanation = s.explanation
+    if growth:  # the growth paragraph says it with the numbers already
+        explanation = _GROWTH_SENTENCE.sub("", explanation)
     return SpeedView(
         function=function_label(s.function),
-        ratio=fmt_ratio(s.ratio),
+        ratio=("more than " + fmt_ratio(s.ratio)) if stopped else fmt_ratio(s.ratio),
         verdict=s.verdict,
-        verdict_text=VERDICT_TEXT.get(s.verdict, s.verdict),
-        explanation=truncate(s.explanation, 1000),
-        growth=growth_implication(s.growth_student, s.growth_reference, loops=s.loops_over_vocabulary),
+        verdict_text=VERDICT_TEXT.get(s.verdict, s.verdict.replace("_", " ")),
+        explanation=truncate(redact(explanation), 1000),
+        growth=growth,
         loops=s.loops_over_vocabulary,
         rows=[SpeedRowView(function_label(m.function or s.function), m.size_label, fmt_seconds(m.student_seconds),
                            fmt_seconds(m.reference_seconds), fmt_ratio(m.ratio), m.samples)
               for m in s.measurements],
+        stopped=stopped,
     )
 
 
 # -- tests -----------------------------------------------------------------------------------------
 
 
-def test_view(test: TestResult, audience: str, files: list[str], with_charts: bool = True) -> TestView:
+def _hint(test: TestResult) -> str:
+    """What this failure usually means: the grader's specific hint, or the report's fuller category hint."""
+    own = (test.hint or "").strip()
+    if own and own not in GENERIC_GRADER_HINTS:
+        return own
+    return category_hint(test.function, test.check)
+
+
+def test_view(test: TestResult, audience: str, files: list[str], with_charts: bool = True,
+              redact: Redactor = _no_redaction) -> TestView:
     redacted = not visible_to(test, audience)
     status_key = "pending" if redacted else test.status.value
     view = TestView(
@@ -432,28 +567,38 @@ def test_view(test: TestResult, audience: str, files: list[str], with_charts: bo
     if redacted:
         view.hint = category_hint(test.function, test.check)
         return view
-    view.summary = truncate(test.summary, 1000)
+    view.summary = truncate(redact(strip_sandbox_paths(test.summary)), 1000)
     failing = test.status in FAILING
-    if test.status == Status.ERROR and not (test.hint and test.hint.strip()):
-        view.hint = ERROR_HINT  # the category hint is about wrong values, not about code that did not run
+    if test.status == Status.ERROR:
+        # The category hint is about wrong values, not about code that did not run: say what to do first,
+        # then what the test checks once it runs.
+        view.hint = ERROR_HINT
+        view.checks = truncate(_hint(test), 1000)
+    elif failing:
+        view.hint = truncate(_hint(test), 1000)
     else:
-        view.hint = truncate(failure_hint(test.function, test.check, test.hint) if failing else test.hint, 1000)
+        view.hint = truncate(test.hint, 1000)
+    events = [(_stopped_timing_event(test) if _grader_stopped_timing(e, test) else e) for e in test.events]
+    view.events = event_views(events, files, by_function=False, redact=redact)  # one test = one function
+    for event in view.events:  # the summary usually quotes the first failure already
+        if event.message and event.count == 1 and event.message.strip() in view.summary:
+            event.message = ""
+    known = frozenset(e.detail for e in view.events if e.detail)
     failed_cases = [c for c in test.cases if not c.passed]
-    view.cases = [case_view(c, with_charts, files) for c in failed_cases[:MAX_FAILED_CASES_SHOWN]]
+    view.cases = [case_view(c, with_charts, files, redact, known) for c in failed_cases[:MAX_FAILED_CASES_SHOWN]]
     view.more_failed = max(0, len(failed_cases) - MAX_FAILED_CASES_SHOWN)
     for case in view.cases:  # the summary often quotes the first failure: do not say it twice
         if case.message and case.message.strip() in view.summary:
             case.message = ""
     view.passed_cases = [truncate(c.description or c.case_id, 300) for c in test.cases if c.passed]
     view.gradcheck = gradcheck_view(test)
-    view.speed = speed_view(test)
-    view.events = event_views(test.events, files, by_function=False)  # one test = one function
+    view.speed = speed_view(test, redact)
     notes: list[str] = []
     for case in test.cases:
         if not case.passed:
             continue  # a failing case shows its own notes
         for note in case.notes:
-            note = truncate(note, 500)
+            note = truncate(redact(strip_sandbox_paths(note)), 500)
             if note not in notes:
                 notes.append(note)
     view.notes = notes
@@ -525,7 +670,8 @@ def _function_view(name: str, views: list[TestView], result: GradeResult, audien
     max_score = sum(t.max_score for t in shown)
     pending = sum(t.max_score for t in tests if not visible_to(t, audience))
     mine = [v for v in views if v.function == name]
-    keys = [v.status.key for v in mine if v.status.key != "pending"]
+    scored = [v for v in mine if v.max_score != "0"]  # informational (0-point) tests do not set the status
+    keys = [v.status.key for v in (scored or mine) if v.status.key != "pending"]
     if not keys:
         status = status_view("pending" if mine else "skipped")
     elif any(k in ("failed", "error", "partial") for k in keys):
@@ -551,12 +697,40 @@ def _internal_error_text(text: Optional[str], audience: str) -> str:
     return truncate(lines[-1] if lines else text, 500)
 
 
+def _group_blocked(failing: list[TestView], problems: list[EventView]) -> tuple[list[TestView], list[BlockedGroup]]:
+    """Tests that could not run at all for the same reason (a syntax error stops every word2vec test) become one
+    group in "What to fix" instead of one identical card each."""
+    by_reason: dict[str, list[TestView]] = {}
+    for v in failing:
+        if v.status.key == "error" and not v.cases and v.gradcheck is None and not (v.speed and v.speed.rows):
+            by_reason.setdefault(v.summary, []).append(v)
+    groups: list[BlockedGroup] = []
+    grouped: set[str] = set()
+    shown_problems = {(e.kind, e.message) for e in problems}
+    for reason, tests in by_reason.items():
+        if len(tests) < 2:
+            continue
+        anchor = f"blocked-{len(groups) + 1}"
+        for v in tests:
+            v.blocked_by = anchor
+            grouped.add(v.test_id)
+            v.events = [e for e in v.events if (e.kind, e.message) not in shown_problems]  # shown once, above
+        points = fmt_points(sum(float(v.max_score) for v in tests))
+        events: list[EventView] = []
+        for v in tests:
+            events += [e for e in v.events if (e.kind, e.message, e.detail) not in
+                       {(x.kind, x.message, x.detail) for x in events}]
+        groups.append(BlockedGroup(reason or "These tests could not run.", tests, points, events))
+    return [v for v in failing if v.test_id not in grouped], groups
+
+
 def build_report_view(result: GradeResult, audience: str = "student", *, with_charts: bool = True) -> ReportView:
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
     files = student_files(result)
+    redact = hidden_call_redactor(result, audience)
     ordered = sorted(result.tests, key=lambda t: number_key(t.number))
-    views = [test_view(t, audience, files, with_charts) for t in ordered]
+    views = [test_view(t, audience, files, with_charts, redact) for t in ordered]
 
     identity: list[tuple[str, str]] = []
     info = result.student
@@ -572,15 +746,15 @@ def build_report_view(result: GradeResult, audience: str = "student", *, with_ch
 
     sub = result.submission
     missing = "not recorded" if result.internal_error else "not found"
-    file_rows = [("word2vec.py", truncate(sub.word2vec, 300) if sub.word2vec else missing),
-                 ("sgd.py", truncate(sub.sgd, 300) if sub.sgd else missing)]
+    file_rows = [(truncate(found, 300), "") if found else (name, missing)
+                 for name, found in (("word2vec.py", sub.word2vec), ("sgd.py", sub.sgd))]
 
     meta = [("Grader", truncate(result.grader_version, 80)),
             ("Rubric", f"{truncate(result.rubric_name, 80)} ({result.rubric_hash[:12]})"),
             ("Run", "check (visible tests only)" if result.mode == "check" else "full grade"),
             ("Grading time", fmt_seconds(result.execution_time) if _finite(result.execution_time) else "–")]
 
-    problems = event_views(list(sub.problems) + list(result.events), files)
+    problems = event_views(list(sub.problems) + list(result.events), files, redact=redact)
     functions = [_function_view(name, views, result, audience) for name in FUNCTIONS]
     extra = sorted({t.function for t in result.tests} - set(FUNCTIONS))
     functions += [_function_view(name, views, result, audience) for name in extra]
@@ -591,9 +765,12 @@ def build_report_view(result: GradeResult, audience: str = "student", *, with_ch
     narrow = charts.speed_chart([t.speed for t in speed_tests], narrow=True) if chart else None
 
     failing = [] if result.internal_error else [v for v in shown if v.failing]
+    failing, blocked = _group_blocked(failing, problems)
     for v in views:
         if v in failing or v.redacted or v.gradcheck is not None or v.speed is not None:
             v.link = v.anchor
+        elif v.blocked_by:
+            v.link = v.blocked_by
 
     return ReportView(
         audience=audience,
@@ -606,6 +783,7 @@ def build_report_view(result: GradeResult, audience: str = "student", *, with_ch
         problems=problems,
         functions=functions,
         failing=failing,  # after a grader failure the errors are ours, not the student's: nothing to fix
+        blocked=blocked,
         gradchecks=[v for v in shown if v.gradcheck is not None],
         speed=[v for v in shown if v.speed is not None],
         speed_chart=chart,
