@@ -3,10 +3,16 @@
 What students see (Gradescope shows every test to instructors regardless):
 
 * the top-level ``score`` is always present and equals the sum of the test
-  scores, so the total is shown even when some tests are ``after_published``;
-* the top-level ``output`` is the report summary (Markdown by default, or
-  HTML) from :func:`grader.report.render_markdown_summary`; if the report
-  package cannot be used, a short summary written here is used instead;
+  scores.  Gradescope itself hides the total from students while tests with a
+  delayed visibility (``after_due_date``, ``after_published``) are not yet
+  released, so when there are such tests the top-level ``output`` starts with
+  a "Total score" line (all tests) that students always see;
+* the top-level ``output`` is the report summary from
+  :func:`grader.report.render_markdown_summary`: Markdown by default, or, with
+  ``output_format="html"``, the same content converted by
+  :func:`markdown_to_html` into attribute-free structural HTML that passes
+  Gradescope's sanitiser unchanged; if the report package cannot be used, a
+  short summary written here is used instead;
 * each test's ``output`` is plain text (``test_output_format: "text"``, shown
   in a ``<pre>``).  For a **visible** test it holds the one-line summary, the
   hint, sandbox events and the first failing case (inputs, expected and
@@ -189,7 +195,7 @@ def to_results_json(result: GradeResult, rubric: Rubric, *, output_format: str =
     """
     if output_format not in OUTPUT_FORMATS:
         raise ValueError(f"output_format must be one of {', '.join(OUTPUT_FORMATS)}, not {output_format!r}")
-    tests = [_test_entry(test, result) for test in result.tests]
+    tests = [_test_entry(test, result.isolation_layers) for test in result.tests]
     if result.mode == "grade":  # a "check" run grades the visible tests only, on purpose
         present = {t.test_id for t in result.tests}
         tests += [_missing_entry(spec) for spec in rubric.tests if spec.id not in present]
@@ -198,7 +204,7 @@ def to_results_json(result: GradeResult, rubric: Rubric, *, output_format: str =
     data: dict[str, Any] = {
         "score": _round(sum(entry.get("score", 0.0) for entry in tests)),
         "execution_time": _round(max(float(result.execution_time or 0.0), 0.0), 2),
-        "output": _summary(result, output_format),
+        "output": _total_line(tests, output_format) + _summary(result, output_format),
         "output_format": output_format,
         "test_output_format": "text",
         "test_name_format": "text",
@@ -229,11 +235,16 @@ def internal_error_results(message: str, *, execution_time: float = 0.0) -> dict
     }
 
 
-def timeout_results(rubric: Rubric, *, elapsed: float, limit: float, detail: str = "") -> dict[str, Any]:
+def timeout_results(rubric: Rubric, *, elapsed: float, limit: float, detail: str = "",
+                    finished: Iterable[TestResult] = (), isolation_layers: Iterable[str] = (),
+                    output_format: str = "md") -> dict[str, Any]:
     """results.json when the grading engine overran its hard time limit and was stopped.
 
-    Every rubric test is listed as failed with 0 points and a message saying
-    the time ran out, so students see the same tests as usual and a reason.
+    ``finished`` are the tests the engine had completed before it was
+    stopped (its ``on_test`` reports): they keep their score and feedback.
+    Every other rubric test is listed as failed with 0 points and a message
+    saying the time ran out, so students see the same tests as usual, the
+    points they did earn, and a reason.
     """
     message = (
         f"Grading was stopped after {elapsed:.0f} s (limit {limit:.0f} s) before this test had a result. "
@@ -241,23 +252,37 @@ def timeout_results(rubric: Rubric, *, elapsed: float, limit: float, detail: str
         "vocabulary) or never finishes. Make your functions faster and resubmit; if your code is fast "
         "when you run it yourself, contact the course staff."
     )
+    done = {test.test_id: test for test in finished}
+    layers = list(isolation_layers)
     tests = []
     for spec in rubric.tests:
+        if spec.id in done:
+            tests.append(_test_entry(done[spec.id], layers))
+            continue
         entry = _gsu_entry(name=spec.name, number=spec.number, score=0.0, max_score=spec.points,
                            visibility=spec.visibility, tags=_tags(spec.function, spec.check, ()),
                            output=message, failed=True)
         entry["extra_data"] = {"test_id": spec.id, "status": "timeout"}
         tests.append(entry)
+    completed = sum(1 for spec in rubric.tests if spec.id in done)
+    summary = "**Grading ran out of time.** "
+    if completed:
+        summary += (f"{completed} of {len(rubric.tests)} tests finished before the limit and keep their points; "
+                    "the others were stopped. ")
+    summary += message
+    if output_format == "html":
+        summary = "<p>" + html.escape(summary.replace("**", "")) + "</p>"
     return {
-        "score": 0.0,
+        "score": _round(sum(entry.get("score", 0.0) for entry in tests)),
         "execution_time": _round(max(float(elapsed), 0.0), 2),
-        "output": "**Grading ran out of time.** " + message,
-        "output_format": "md",
+        "output": _total_line(tests, output_format) + summary,
+        "output_format": output_format,
         "test_output_format": "text",
         "test_name_format": "text",
         "stdout_visibility": "hidden",
         "tests": tests,
-        "extra_data": {"timeout": True, "elapsed": _round(elapsed, 2), "limit": limit, "detail": detail[:20000]},
+        "extra_data": {"timeout": True, "elapsed": _round(elapsed, 2), "limit": limit, "detail": detail[:20000],
+                       "finished_tests": completed, "isolation_layers": layers},
     }
 
 
@@ -328,7 +353,7 @@ def _gsu_entry(*, name: str, number: str, score: float, max_score: float, visibi
     return entry
 
 
-def _test_entry(test: TestResult, result: GradeResult) -> dict[str, Any]:
+def _test_entry(test: TestResult, isolation_layers: Iterable[str]) -> dict[str, Any]:
     visible = test.visibility == "visible"
     try:
         output = _visible_output(test) if visible else _hidden_output(test)
@@ -341,7 +366,7 @@ def _test_entry(test: TestResult, result: GradeResult) -> dict[str, Any]:
     if test.status is not Status.PASSED:
         entry["status"] = "failed"  # partial / error / skipped are all "failed" for Gradescope
     entry["extra_data"] = {"test_id": test.test_id, "status": test.status.value,
-                           "isolation_layers": list(result.isolation_layers)}
+                           "isolation_layers": list(isolation_layers)}
     return entry
 
 
@@ -496,12 +521,178 @@ def _summary(result: GradeResult, output_format: str) -> str:
         else:
             text = report.render_markdown_summary(result)
             if output_format == "html":
-                text = "<pre>" + html.escape(text) + "</pre>"
+                text = markdown_to_html(text)
     except Exception:  # report unavailable or broken: never lose the results because of it
         text = None
     if not isinstance(text, str) or not text.strip():
         text = _fallback_summary(result, output_format)
     return _cut(text, MAX_SUMMARY_OUTPUT)
+
+
+HTML_TAGS = frozenset({"h2", "h3", "h4", "p", "strong", "code", "pre", "ul", "li", "table", "thead", "tbody",
+                       "tr", "th", "td", "br"})
+"""Every element :func:`markdown_to_html` can produce, all without attributes: plain structural
+markup that HTML sanitisers keep (no style, class, links, images, scripts or forms)."""
+
+
+def markdown_to_html(text: str) -> str:
+    """HTML for the Markdown subset of the report summary (``output_format: "html"``).
+
+    Handles what :func:`grader.report.render_markdown_summary` writes: ``#``
+    headings, paragraphs, ``-`` lists (two levels), pipe tables, fenced code,
+    ``**bold**``, code spans and backslash escapes.  Every piece of text is
+    HTML-escaped and only the attribute-free elements of :data:`HTML_TAGS`
+    are produced, so nothing student-controlled can become markup and
+    Gradescope's sanitiser has nothing to remove.  Anything else is kept as
+    escaped text.
+    """
+    lines = text.replace("\r\n", "\n").split("\n")
+    out: list[str] = []
+    paragraph: list[str] = []
+    depth = 0  # open <ul> levels
+
+    def flush() -> None:
+        nonlocal depth
+        if paragraph:
+            out.append("<p>" + _inline_html(" ".join(paragraph)) + "</p>")
+            paragraph.clear()
+        while depth:
+            out.append("</li></ul>")
+            depth -= 1
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        fence = len(stripped) - len(stripped.lstrip("`"))
+        if fence >= 3:
+            flush()
+            end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == "`" * fence), len(lines))
+            out.append("<pre><code>" + html.escape("\n".join(lines[i + 1:end])) + "</code></pre>")
+            i = end + 1
+            continue
+        if not stripped:
+            flush()
+        elif stripped.startswith("#") and stripped.lstrip("#").startswith(" "):
+            flush()
+            level = min(max(len(stripped) - len(stripped.lstrip("#")), 2), 4)
+            out.append(f"<h{level}>" + _inline_html(stripped.lstrip("#").strip()) + f"</h{level}>")
+        elif stripped.startswith("|") and i + 1 < len(lines) and set(lines[i + 1].strip()) <= set("|-: ") \
+                and "-" in lines[i + 1]:
+            flush()
+            header = _table_cells(stripped)
+            rows = []
+            i += 2
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                rows.append(_table_cells(lines[i].strip()))
+                i += 1
+            out.append("<table><thead><tr>" + "".join(f"<th>{_inline_html(c)}</th>" for c in header)
+                       + "</tr></thead><tbody>"
+                       + "".join("<tr>" + "".join(f"<td>{_inline_html(c)}</td>" for c in row) + "</tr>" for row in rows)
+                       + "</tbody></table>")
+            continue
+        elif stripped.startswith("- "):
+            if paragraph:
+                out.append("<p>" + _inline_html(" ".join(paragraph)) + "</p>")
+                paragraph.clear()
+            level = 2 if line.startswith(("  ", "\t")) and depth >= 1 else 1
+            if level > depth:
+                out.append("<ul><li>")
+                depth += 1
+            else:
+                while depth > level:
+                    out.append("</li></ul>")
+                    depth -= 1
+                out.append("</li><li>")
+            out.append(_inline_html(stripped[2:]))
+        elif depth and line.startswith("  "):
+            out.append(" " + _inline_html(stripped))  # continuation of a list item
+        else:
+            if depth:
+                flush()
+            paragraph.append(stripped)
+        i += 1
+    flush()
+    return "\n".join(out)
+
+
+def _table_cells(row: str) -> list[str]:
+    """Cells of a pipe-table row; ``\\|`` is an escaped pipe inside a cell."""
+    cells, current, i = [], "", 0
+    body = row.strip()
+    body = body[1:] if body.startswith("|") else body
+    while i < len(body):
+        if body[i] == "\\" and i + 1 < len(body):
+            current += body[i:i + 2]
+            i += 2
+            continue
+        if body[i] == "|":
+            cells.append(current.strip())
+            current = ""
+        else:
+            current += body[i]
+        i += 1
+    if current.strip():
+        cells.append(current.strip())
+    return cells
+
+
+def _inline_html(text: str) -> str:
+    """Inline Markdown (code spans, backslash escapes, ``**bold**``) as escaped HTML."""
+    out: list[str] = []
+    bold = False
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text) and not text[i + 1].isalnum() and not text[i + 1].isspace():
+            out.append(html.escape(text[i + 1]))
+            i += 2
+        elif char == "`":
+            run = len(text[i:]) - len(text[i:].lstrip("`"))
+            close = text.find("`" * run, i + run)
+            while close != -1 and text[close + run:close + run + 1] == "`":
+                close = text.find("`" * run, close + run + 1)
+            if close == -1:
+                out.append(html.escape("`" * run))
+                i += run
+            else:
+                out.append("<code>" + html.escape(text[i + run:close].strip()) + "</code>")
+                i = close + run
+        elif text.startswith("**", i):
+            out.append("</strong>" if bold else "<strong>")
+            bold = not bold
+            i += 2
+        else:
+            out.append(html.escape(char))
+            i += 1
+    if bold:
+        out.append("</strong>")
+    return "".join(out)
+
+
+def _total_line(tests: list[dict[str, Any]], output_format: str) -> str:
+    """The total score of *all* tests, as the first line of the top-level output, when some are not visible.
+
+    Gradescope does not show students their total while tests with a delayed
+    visibility (``after_due_date``, ``after_published``) are still hidden
+    (docs/specs.md: "If test cases are hidden, students will not be able to see
+    their total score"), and the report summary only counts visible tests.  The
+    top-level output is always shown, so the total goes there.  It is built from
+    the ``tests[]`` entries themselves, so it always equals ``score``.
+    """
+    delayed = [t for t in tests if t.get("visibility", "visible") != "visible" and t.get("max_score", 0) > 0]
+    if not delayed:
+        return ""
+    score = _round(sum(t.get("score", 0.0) for t in tests))
+    max_score = _round(sum(t.get("max_score", 0.0) for t in tests))
+    pending = _round(sum(t.get("max_score", 0.0) for t in delayed))
+    whens = sorted({VISIBILITY_PHRASES.get(t.get("visibility", ""), "later") for t in delayed})
+    head = f"Total score: {_fmt(score)} / {_fmt(max_score)} points"
+    tail = (f"(all tests, including the {_fmt(pending)} points of {len(delayed)} test"
+            f"{'s' if len(delayed) != 1 else ''} whose details are shown {' or '.join(whens)}).")
+    if output_format == "html":
+        return f"<p><strong>{html.escape(head)}</strong> {html.escape(tail)}</p>\n"
+    return f"**{head}** {tail}\n\n"
 
 
 def _fallback_summary(result: GradeResult, output_format: str) -> str:

@@ -185,7 +185,7 @@ def test_setup_installs_the_grader_from_the_zip(install: dict) -> None:
     assert (venv / "bin" / "w2v-grader").exists()
 
 
-def _hostile_submission(folder: Path, root: Path, venv: Path, control: Path) -> None:
+def _hostile_submission(folder: Path, root: Path, venv: Path, control: Path, cache: Path) -> None:
     """The correct sample plus import-time code that tries to read secrets and write results.
 
     ``control`` is a world-readable file: reading it proves the attack really ran in the sandbox
@@ -194,8 +194,9 @@ def _hostile_submission(folder: Path, root: Path, venv: Path, control: Path) -> 
     folder.mkdir(parents=True)
     site = next((venv / "lib").glob("python3.*/site-packages"))
     reads = [site / "reference" / "word2vec.py", root / "source" / "reference" / "word2vec.py",
-             root / "source" / "rubric.toml", root / "submission_metadata.json", root / "results"]
-    writes = [root / "results" / "pwned.txt", root / "source" / "pwned.txt"]
+             root / "source" / "rubric.toml", root / "submission_metadata.json", root / "results",
+             cache, cache / "expected"]
+    writes = [root / "results" / "pwned.txt", root / "source" / "pwned.txt", cache / "pwned.txt"]
     attack = f'''
 import json as _json, os as _os
 
@@ -263,9 +264,14 @@ def _simulated_root(install: dict, name: str, *, speed: bool = True) -> Path:
     return root
 
 
+def _cache(root: Path, user: str | None = None) -> Path:
+    """The expected-value cache of a run (shared by the runs of one user, as in one image)."""
+    return root.parent / f"cache-{user or 'root'}"
+
+
 def _run(root: Path, install: dict, *, user: str | None = None) -> tuple[subprocess.CompletedProcess, dict]:
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "W2V_AUTOGRADER_ROOT": str(root), "W2V_VENV": str(install["venv"]),
-           "W2V_CACHE_DIR": str(root.parent / f"cache-{user or 'root'}"), "HOME": str(root.parent), "LANG": "C.UTF-8"}
+           "W2V_CACHE_DIR": str(_cache(root, user)), "HOME": str(root.parent), "LANG": "C.UTF-8"}
     argv = [str(root / "run_autograder")]
     if user:
         argv = [shutil.which("runuser") or "runuser", "-u", user, "--", "env", *(f"{k}={v}" for k, v in env.items()), *argv]
@@ -289,6 +295,9 @@ def _assert_graded(data: dict, proc: subprocess.CompletedProcess, *, correct: bo
     assert data["extra_data"]["submission_id"] == "777"
     assert not data["output"].lstrip().startswith("Total:"), "the report summary fell back to the plain one"
     assert "leaderboard" in data  # switched on in the test rubric
+    # The test rubric has after_published tests: Gradescope then hides the total, the output shows it.
+    total = sum(t["max_score"] for t in data["tests"])
+    assert f"Total score: {data['score']:g} / {total:g} points" in data["output"].splitlines()[0], data["output"][:300]
     if not correct:
         return
     correctness = [t for t in data["tests"] if "check:correctness" in t["tags"]]
@@ -314,7 +323,8 @@ def test_run_autograder_as_root_on_correct_and_hostile_submissions(install: dict
     control = install["base"] / "control.txt"
     control.write_text(CONTROL_MARK)
     control.chmod(0o644)
-    _hostile_submission(hostile / "submission", hostile, install["venv"], control)
+    _hostile_submission(hostile / "submission", hostile, install["venv"], control, _cache(hostile))
+    assert any(_cache(hostile).rglob("*.json")), "the cache the attack targets is filled by the first run"
     proc, data = _run(hostile, install)
     _assert_graded(data, proc, correct=False)
     sigmoid = next(t for t in data["tests"] if t["extra_data"]["test_id"] == "sigmoid.correctness")
@@ -322,6 +332,8 @@ def test_run_autograder_as_root_on_correct_and_hostile_submissions(install: dict
     text = json.dumps(data)
     assert LEAK_MARK not in text, [t.get("output", "")[:500] for t in data["tests"] if LEAK_MARK in t.get("output", "")]
     assert not (hostile / "results" / "pwned.txt").exists() and not (hostile / "source" / "pwned.txt").exists()
+    assert not (_cache(hostile) / "pwned.txt").exists()
+    assert stat.S_IMODE(_cache(hostile).stat().st_mode) & 0o007 == 0
     assert sorted(os.listdir(hostile / "results")) == ["results.json"]
     assert data["score"] < sum(t["max_score"] for t in data["tests"])  # its sigmoid raised
 

@@ -75,6 +75,7 @@ def test_zip_layout(built: Path) -> None:
             assert "__pycache__" not in name and not name.endswith(".pyc"), name
             assert ".." not in Path(name).parts
         assert "reference/derivations.py" not in names and "reference/run.py" not in names
+        assert "grader/corpus.py" not in names  # the sample-submission corpus loader: tests only
         for name, info in infos.items():
             assert info.date_time == (1980, 1, 1, 0, 0, 0)
             mode = info.external_attr >> 16
@@ -87,6 +88,27 @@ def test_zip_layout(built: Path) -> None:
         assert archive.read("rubric.toml") == (REPO / "grader" / "rubric_default.toml").read_bytes()
         assert info["rubric_name"] == load_rubric().name
         assert set(info["files"]) == set(names) - {"BUILD_INFO.json"}
+
+
+def test_zip_has_no_test_infrastructure_and_needs_none(built: Path) -> None:
+    """Nothing shipped names the tests, the sample submissions or the corpus loader left out of the zip."""
+    with zipfile.ZipFile(built) as archive:
+        for name in archive.namelist():
+            if not name.endswith(".py"):
+                continue
+            tree = ast.parse(archive.read(name).decode("utf-8"))
+            for node in ast.walk(tree):
+                modules = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                for module in modules:
+                    assert not module.startswith(("grader.corpus", "tests", "submissions", "benchmarks")), \
+                        (name, module)
+        samples = {p.name for p in (REPO / "submissions").iterdir() if p.is_dir() and not p.name.startswith("_")}
+        samples.discard("reference")  # that sample is the reference solution itself (from_reference)
+        leaked = [n for n in archive.namelist() if set(Path(n).parts) & samples]
+        assert not leaked, leaked
+        total = sum(info.file_size for info in archive.infolist())
+        assert total < 2_000_000, f"{total} bytes uncompressed: something large slipped in"
 
 
 def test_zip_is_deterministic(built: Path, tmp_path: Path) -> None:

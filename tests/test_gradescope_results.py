@@ -458,3 +458,194 @@ def test_missing_numbers_in_details_do_not_break_the_output() -> None:
     assert "n/a" in tests["sigmoid.speed"]["output"] and "could not be timed" in tests["sigmoid.speed"]["output"]
     assert "Gradient check" in tests["skipgram.gradcheck"]["output"]
     assert data["leaderboard"][1]["value"] == "n/a"
+
+
+# --------------------------------------------------------------------------- total score, sanitiser, timeouts
+
+HOSTILE_TEXT = '<script>alert(1)</script> <img src=x onerror=alert(2)> [click](javascript:alert(3)) **bold** `tick'
+"""Student-controlled text (exception messages, file problems) that must never become markup."""
+
+# Elements and attributes a conservative HTML sanitiser keeps (Gradescope: "html: sanitised HTML, so not
+# every element is allowed"). What markdown_to_html writes must fit without any attribute at all.
+SANITISER_TAGS = {"p", "br", "pre", "code", "strong", "em", "b", "i", "h1", "h2", "h3", "h4", "h5", "h6",
+                  "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td", "blockquote", "hr"}
+
+
+def _html_elements(text: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, attrs))
+
+        def handle_startendtag(self, tag, attrs):
+            found.append((tag, attrs))
+
+    parser = Collect(convert_charrefs=True)
+    parser.feed(text)
+    parser.close()
+    return found
+
+
+def _hostile_result() -> GradeResult:
+    """Visible failures whose summaries, events and file problems carry HOSTILE_TEXT."""
+    result = make_result({"sigmoid.correctness": Status.FAILED, "skipgram.correctness.starter": Status.ERROR})
+    for test in result.tests:
+        if test.test_id in ("sigmoid.correctness", "skipgram.correctness.starter"):
+            test.summary = f"your function raised {HOSTILE_TEXT}"
+            test.events = [SandboxEvent(kind="crash", message=HOSTILE_TEXT, detail=HOSTILE_TEXT)]
+            test.cases[0].reproducer = f"sigmoid(1)  # {HOSTILE_TEXT}"
+    result.events.append(SandboxEvent(kind="syntax_error", message=HOSTILE_TEXT, detail=HOSTILE_TEXT))
+    return result
+
+
+def test_total_score_line_when_tests_are_delayed() -> None:
+    """Gradescope hides the total while delayed tests are unreleased: the always-shown output carries it."""
+    delayed = [s for s in RUBRIC.tests if s.visibility != "visible" and s.points > 0]
+    assert delayed, "the default rubric has after_published tests with points"
+    statuses = {delayed[0].id: Status.FAILED, "sigmoid.correctness": Status.PARTIAL}
+    for fmt in ("md", "html"):
+        data = to_results_json(make_result(statuses), RUBRIC, output_format=fmt)
+        validate_results(data)
+        first = data["output"].splitlines()[0]
+        total = sum(t["max_score"] for t in data["tests"])
+        expected = f"Total score: {data['score']:g} / {total:g} points"
+        assert expected in first, first
+        assert data["score"] < total
+        pending = sum(s.points for s in delayed)
+        assert f"including the {pending:g} points of {len(delayed)} tests" in first
+        assert "once grades are published" in first
+        if fmt == "html":
+            assert first.startswith("<p><strong>Total score:")
+        else:
+            assert first.startswith("**Total score:")
+
+
+def test_no_total_line_when_every_test_is_visible() -> None:
+    rubric = dataclasses.replace(RUBRIC, tests=tuple(dataclasses.replace(s, visibility="visible")
+                                                     for s in RUBRIC.tests))
+    result = make_result()
+    for test in result.tests:
+        test.visibility = "visible"
+    data = to_results_json(result, rubric)
+    assert "Total score:" not in data["output"]
+    assert f"{RUBRIC.max_score:g}" in data["output"]  # the report's own score line is the total
+
+
+def test_markdown_output_renders_to_sanitiser_safe_html() -> None:
+    """Rendered as Gradescope renders md: no raw HTML, no links, student text stays text."""
+    markdown_it = pytest.importorskip("markdown_it")
+    data = to_results_json(_hostile_result(), RUBRIC, output_format="md")
+    validate_results(data)
+    assert data["output_format"] == "md"
+    rendered = markdown_it.MarkdownIt("commonmark", {"html": True}).enable("table").render(data["output"])
+    elements = _html_elements(rendered)
+    assert {tag for tag, _ in elements} <= SANITISER_TAGS, sorted({t for t, _ in elements})
+    for tag, attrs in elements:
+        for name, value in attrs:
+            # markdown-it's own decorations only: column alignment, a code block's language
+            assert (name, tag) in {("style", "th"), ("style", "td"), ("class", "code")}, (tag, name, value)
+    assert "<script" not in rendered and "<img" not in rendered and "&lt;script&gt;" in rendered
+
+
+def test_html_output_is_structural_markup_only() -> None:
+    data = to_results_json(_hostile_result(), RUBRIC, output_format="html")
+    validate_results(data)
+    output = data["output"]
+    elements = _html_elements(output)
+    tags = {tag for tag, _ in elements}
+    assert tags <= SANITISER_TAGS, sorted(tags - SANITISER_TAGS)
+    assert all(not attrs for _, attrs in elements), [e for e in elements if e[1]]
+    assert {"h2", "table", "td", "ul", "li", "strong"} <= tags  # the report's structure, not a <pre> dump
+    assert "| --- |" not in output and "\n## " not in output and "**Score" not in output
+    assert "&lt;script&gt;" in output and "**bold**" in output  # the student's text is there, as text
+
+
+def test_test_outputs_are_plain_text() -> None:
+    """Per-test output is never interpreted as HTML or Markdown by Gradescope."""
+    for fmt in ("md", "html"):
+        data = to_results_json(_hostile_result(), RUBRIC, output_format=fmt)
+        assert data["test_output_format"] == "text" and data["test_name_format"] == "text"
+        assert all("output_format" not in t and "name_format" not in t for t in data["tests"])
+
+
+def test_timeout_results_keep_the_finished_tests() -> None:
+    finished = [t for t in make_result({"sigmoid.stability": Status.FAILED}).tests if t.check != "speed"]
+    data = timeout_results(RUBRIC, elapsed=481.0, limit=480.0, finished=finished, isolation_layers=["uid:x"])
+    validate_results(data)
+    tests = _by_id(data)
+    assert [t["extra_data"]["test_id"] for t in data["tests"]] == RUBRIC.ids()
+    for test in finished:
+        assert tests[test.test_id]["score"] == test.score
+        assert tests[test.test_id]["extra_data"]["status"] == test.status.value
+    speed = [s.id for s in RUBRIC.tests if s.check == "speed"]
+    assert all(tests[i]["score"] == 0 and "Grading was stopped" in tests[i]["output"] for i in speed)
+    assert math.isclose(data["score"], sum(t.score for t in finished))
+    assert data["extra_data"]["finished_tests"] == len(finished)
+    assert f"{len(finished)} of {len(RUBRIC.tests)} tests finished" in data["output"]
+    assert "Total score:" in data["output"].splitlines()[0]  # the default rubric has delayed tests
+    html_data = timeout_results(RUBRIC, elapsed=481.0, limit=480.0, finished=finished, output_format="html")
+    validate_results(html_data)
+    assert all(not attrs for _, attrs in _html_elements(html_data["output"]))
+
+
+def test_markdown_to_html_escapes_everything() -> None:
+    from grader.gradescope import markdown_to_html
+
+    text = ("## Title <b>\n\nSome \\<i\\> **bold** and `a<b` and ``x ` y``.\n\n- one\n  - two <u>\n- three\n\n"
+            "| a | b |\n| --- | ---: |\n| 1 \\| 2 | <td> |\n\n````text\n<script>\n```\n````\n")
+    html_text = markdown_to_html(text)
+    assert "<h2>Title &lt;b&gt;</h2>" in html_text
+    assert "Some &lt;i&gt; <strong>bold</strong> and <code>a&lt;b</code> and <code>x ` y</code>." in html_text
+    assert "<ul><li>\none\n<ul><li>\ntwo &lt;u&gt;\n</li></ul>\n</li><li>\nthree\n</li></ul>" in html_text
+    assert "<td>1 | 2</td><td>&lt;td&gt;</td>" in html_text
+    assert "<pre><code>&lt;script&gt;\n```</code></pre>" in html_text
+    assert {tag for tag, _ in _html_elements(html_text)} <= SANITISER_TAGS
+    assert markdown_to_html("**unclosed") == "<p><strong>unclosed</strong></p>"
+
+
+# --------------------------------------------------------------------------- every writer validates
+
+
+def test_batch_student_files_are_schema_validated(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch's per-student results.json goes through write_results_json (schema-checked)."""
+    from grader.batch.outputs import write_student_files
+
+    write_student_files(tmp_path, "student-a", make_result(), RUBRIC)
+    validate_results(json.loads((tmp_path / "student-a" / "results.json").read_text()))
+
+    import grader.gradescope as gs
+
+    original = gs.to_results_json
+
+    def broken(result, rubric, **kwargs):
+        data = original(result, rubric, **kwargs)
+        data["tests"][0]["status"] = "partial"  # not a Gradescope status
+        return data
+
+    monkeypatch.setattr(gs, "to_results_json", broken)
+    problems = write_student_files(tmp_path, "student-b", make_result(), RUBRIC)
+    assert any("results.json" in p and "invalid results.json" in p for p in problems), problems
+    assert not (tmp_path / "student-b" / "results.json").exists()
+
+
+def test_every_results_json_writer_uses_the_validating_writer() -> None:
+    """Code that names results.json writes it with write_results_json, never validate=False."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "grader"
+    writers = []
+    for path in package.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        tree = ast.parse(text)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) \
+                    == "write_results_json":
+                writers.append(path.name)
+                assert not any(k.arg == "validate" for k in node.keywords), f"{path}: validate= given"
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in ("write_text", "write_bytes", "dump"):
+                assert "results.json" not in ast.unparse(node), f"{path}: results.json written directly"
+    assert {"outputs.py", "grade.py", "run_autograder.py"} <= set(writers), writers

@@ -64,6 +64,17 @@ def hang_ignoring_sigterm(path, rubric, *, mode, student, deadline):
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     hang(path, rubric, mode=mode, student=student, deadline=deadline)
 
+def progress_then_hang(path, rubric, *, mode, student, deadline, on_test=None):
+    result = _result(rubric, student, summary="finished before the watchdog")
+    for test in result.tests[:3]:
+        on_test(test)
+    hang(path, rubric, mode=mode, student=student, deadline=deadline)
+
+def report_oom(path, rubric, *, mode, student, deadline):
+    own = open("/proc/self/oom_score_adj").read().strip()
+    parent = open("/proc/%d/oom_score_adj" % os.getppid()).read().strip()
+    return _result(rubric, student, summary="oom child=%s parent=%s" % (own, parent))
+
 def bad_result(path, rubric, *, mode, student, deadline):
     result = _result(rubric, student)
     result.tests[0].visibility = "sometimes"  # invalid in results.json
@@ -104,8 +115,8 @@ def make_root(tmp_path: Path, *, metadata: object = METADATA, rubric: str | None
 
 
 def run_autograder(root: Path, engine_dir: Path, engine: str, *extra: str, use_env: bool = False,
-                   timeout: float = 90) -> tuple[subprocess.CompletedProcess, dict]:
-    env = dict(os.environ, PYTHONPATH=str(engine_dir))
+                   timeout: float = 90, env_extra: dict | None = None) -> tuple[subprocess.CompletedProcess, dict]:
+    env = dict(os.environ, PYTHONPATH=str(engine_dir), **(env_extra or {}))
     args = [sys.executable, "-m", "grader", "run-autograder", "--engine", f"fake_engine:{engine}", *extra]
     if use_env:
         env["W2V_AUTOGRADER_ROOT"] = str(root)
@@ -132,6 +143,24 @@ def test_normal_run_writes_valid_results(tmp_path: Path, engine_dir: Path) -> No
     assert RUBRIC.limits.budget_seconds - 30 < remaining <= RUBRIC.limits.budget_seconds
     assert "[run-autograder" in proc.stdout and "wrote" in proc.stdout  # the instructors' log
     assert sorted(os.listdir(root / "results")) == ["results.json"]
+
+
+def test_html_output_format_option(tmp_path: Path, engine_dir: Path) -> None:
+    from html.parser import HTMLParser
+
+    root = make_root(tmp_path)
+    proc, data = run_autograder(root, engine_dir, "ok", "--output-format", "html")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert data["output_format"] == "html" and data["test_output_format"] == "text"
+    tags: list[tuple[str, list]] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            tags.append((tag, attrs))
+
+    Collect().feed(data["output"])
+    assert tags and all(not attrs for _, attrs in tags) and {"h2", "table"} <= {t for t, _ in tags}
+    assert data["output"].startswith("<p><strong>Total score:")  # the default rubric has after_published tests
 
 
 def test_root_from_environment_and_budget_option(tmp_path: Path, engine_dir: Path) -> None:
@@ -216,6 +245,76 @@ def test_watchdog_stops_an_overrunning_engine(tmp_path: Path, engine_dir: Path, 
     pid = int(proc.stdout.split("engine child pid ")[1].split()[0])
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # the engine is gone
+
+
+def test_watchdog_keeps_the_tests_finished_before_it_fired(tmp_path: Path, engine_dir: Path) -> None:
+    """Tests the engine reported (on_test) before it overran keep their points; only the rest time out."""
+    root = make_root(tmp_path)
+    proc, data = run_autograder(root, engine_dir, "progress_then_hang", "--budget", "1", "--grace", "1", timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert data["extra_data"]["timeout"] is True and data["extra_data"]["finished_tests"] == 3
+    kept = RUBRIC.tests[:3]
+    assert [t["extra_data"]["test_id"] for t in data["tests"]] == RUBRIC.ids()
+    for entry, spec in zip(data["tests"], RUBRIC.tests):
+        if spec in kept:
+            assert entry["score"] == spec.points and entry["status"] == "passed"
+            assert "finished before the watchdog" in entry["output"]
+        else:
+            assert entry["score"] == 0 and "Grading was stopped" in entry["output"]
+    assert data["score"] == sum(s.points for s in kept)
+    assert "3 finished tests kept" in proc.stdout
+
+
+def test_the_real_engine_streams_its_progress() -> None:
+    """run-autograder passes on_test only to engines that take it: the real one must."""
+    from grader.commands.run_autograder import DEFAULT_ENGINE, _accepts, _load_engine
+
+    assert _accepts(_load_engine(DEFAULT_ENGINE), "on_test")
+
+
+def test_cache_root_matches_the_engine() -> None:
+    from grader.commands.run_autograder import cache_root
+    from grader.pipeline import cache_dir
+
+    assert cache_dir().parent == cache_root()
+
+
+def test_the_oom_killer_prefers_the_engine_over_the_trusted_parent(tmp_path: Path, engine_dir: Path) -> None:
+    """The engine (and its workers, by inheritance) raise oom_score_adj; the parent lowers it where allowed."""
+    from grader.commands.run_autograder import OOM_ENGINE, OOM_PROTECTED
+
+    root = make_root(tmp_path)
+    proc, data = run_autograder(root, engine_dir, "report_oom")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    output = data["tests"][0]["output"]
+    child, parent = (int(part.split("=")[1]) for part in output.split()[1:3])
+    assert child == OOM_ENGINE
+    if "oom_score_adj unchanged" in proc.stdout:  # no CAP_SYS_RESOURCE (Docker's default)
+        assert parent == int(Path("/proc/self/oom_score_adj").read_text()) < child
+    else:
+        assert parent == OOM_PROTECTED
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="file protection only applies when running as root")
+def test_expected_value_cache_becomes_unreadable_to_others(tmp_path: Path, engine_dir: Path) -> None:
+    """The cache holds the reference's outputs for hidden tests too: created 0700, existing files o=."""
+    fresh = tmp_path / "fresh" / "cache"
+    root = make_root(tmp_path)
+    proc, _ = run_autograder(root, engine_dir, "ok", env_extra={"W2V_CACHE_DIR": str(fresh)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+
+    existing = tmp_path / "existing"
+    (existing / "expected").mkdir(parents=True)
+    (existing / "expected" / "abc.json").write_text("{}")
+    for path in (existing, existing / "expected"):
+        path.chmod(0o755)
+    (existing / "expected" / "abc.json").chmod(0o644)
+    (root / "results" / "results.json").unlink()
+    proc, _ = run_autograder(root, engine_dir, "ok", env_extra={"W2V_CACHE_DIR": str(existing)})
+    assert proc.returncode == 0
+    for path in (existing, existing / "expected", existing / "expected" / "abc.json"):
+        assert stat.S_IMODE(path.stat().st_mode) & 0o007 == 0, path
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="file protection only applies when running as root")

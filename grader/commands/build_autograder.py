@@ -11,7 +11,8 @@ Layout of the zip (everything at its root, as Gradescope requires)::
     grader/...          the grader package (no __pycache__)
     reference/...       __init__.py, word2vec.py, sgd.py, utils/ (not run.py, not derivations.py)
 
-No tests, sample submissions, benchmarks or docs.  The zip is deterministic:
+No tests, sample submissions (nor ``grader/corpus.py``, their loader),
+benchmarks or docs.  The zip is deterministic:
 sorted entries, fixed timestamps (1980-01-01), fixed permissions (0755 for
 the two scripts, 0644 otherwise), Unix line endings for the scripts, so the
 same sources and rubric always give byte-identical zips.
@@ -38,6 +39,8 @@ TOP_FILES = ("setup.sh", "run_autograder", "requirements.txt", "pyproject.toml")
 REFERENCE_FILES = ("__init__.py", "word2vec.py", "sgd.py")
 EXCLUDED_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".ipynb_checkpoints"}
 EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".orig", ".rej", ".swp")
+EXCLUDED_FILES = {"grader/corpus.py"}
+"""Test infrastructure inside the package: the sample-submission corpus loader (used by tests only)."""
 GRADESCOPE_TIMEOUT = 600.0
 
 
@@ -127,7 +130,9 @@ def collect_files(repo_root: Path) -> dict[str, bytes]:
         data = _read(gradescope_dir / name)
         files[name] = data.replace(b"\r\n", b"\n") if name in EXECUTABLES else data
     for path in _walk(repo_root / "grader"):
-        files[path.relative_to(repo_root).as_posix()] = _read(path)
+        name = path.relative_to(repo_root).as_posix()
+        if name not in EXCLUDED_FILES:
+            files[name] = _read(path)
     reference = repo_root / "reference"
     for name in REFERENCE_FILES:
         files[f"reference/{name}"] = _read(reference / name)

@@ -12,18 +12,25 @@ Steps:
 
 1. load the rubric (``--rubric``, else ``ROOT/source/rubric.toml``, else the
    installed default) and the submission metadata;
-2. make ``ROOT/source``, ``ROOT/results``, the metadata file and the
-   installed reference solution unreadable to the sandbox user
-   (:func:`grader.sandbox.ensure_unreadable`, root only) - student code runs
-   as that user, started by the engine;
+2. make ``ROOT/source``, ``ROOT/results``, the metadata file, the
+   expected-value cache and the installed reference solution unreadable to
+   the sandbox user (:func:`grader.sandbox.ensure_unreadable`, root only) -
+   student code runs as that user, started by the engine;
 3. run the grading engine (:func:`grader.pipeline.grade_submission`) in a
    child process with ``deadline`` = start + ``[limits] budget_seconds``:
    the engine stops starting work near the deadline and returns partial
-   results;
+   results.  Each test the engine finishes is also streamed to a private
+   progress file (its ``on_test`` hook);
 4. hard watchdog: if the child is still running ``--grace`` seconds (60)
-   after the deadline, it is killed and every test is reported as not
-   graded because time ran out (Gradescope's own timeout would give 0
-   points and no feedback at all);
+   after the deadline, it is killed; the tests it had finished keep their
+   results and every other test is reported as not graded because time ran
+   out (Gradescope's own timeout would give 0 points and no feedback at all).
+   The engine child raises its ``oom_score_adj`` to 500 (no privilege
+   needed; the student workers it starts inherit it), and this process
+   lowers its own to -1000 where it may (``CAP_SYS_RESOURCE``, which Docker
+   does not grant by default): when a submission exhausts the container's
+   memory, the kernel's OOM killer picks a worker or the engine, never the
+   process that writes results.json;
 5. turn the result into results.json (:func:`grader.gradescope.to_results_json`),
    validate it against the schema and write it atomically.  Any failure of
    steps 1-5 still writes a valid results.json
@@ -53,6 +60,10 @@ DEFAULT_ROOT = "/autograder"
 DEFAULT_ENGINE = "grader.pipeline:grade_submission"
 DEFAULT_GRACE = 60.0
 TERM_GRACE = 5.0
+OOM_PROTECTED = -1000
+"""oom_score_adj of the trusted parent where allowed (needs CAP_SYS_RESOURCE): never OOM-killed."""
+OOM_ENGINE = 500
+"""oom_score_adj of the engine child and, inherited, of the student workers: the OOM killer's first choice."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -91,6 +102,10 @@ def run(args: argparse.Namespace) -> int:
     root = autograder_root(args.root)
     results_path = root / "results" / "results.json"
     _log(start, f"w2v-grader run-autograder, root {root}, uid {os.geteuid()}")
+    if set_oom_score_adj(OOM_PROTECTED):
+        _log(start, f"oom_score_adj {OOM_PROTECTED}: this process is never chosen by the OOM killer")
+    else:
+        _log(start, f"oom_score_adj unchanged (no CAP_SYS_RESOURCE); the engine and the workers get {OOM_ENGINE}")
     try:
         data = _grade(args, root, start)
     except BaseException as exc:  # noqa: BLE001 - whatever happened, Gradescope needs a results.json
@@ -157,8 +172,11 @@ def _grade(args: argparse.Namespace, root: Path, start: float) -> dict[str, Any]
                           start + hard_limit, start)
     elapsed = time.monotonic() - start
     if outcome.get("timeout"):
-        _log(start, f"engine still running after {elapsed:.1f} s: killed; reporting a timeout")
-        return timeout_results(rubric, elapsed=elapsed, limit=hard_limit, detail=outcome.get("detail", ""))
+        finished = _finished_tests(outcome.get("finished", []), rubric)
+        _log(start, f"engine still running after {elapsed:.1f} s: killed; reporting a timeout "
+                    f"({len(finished)} finished tests kept)")
+        return timeout_results(rubric, elapsed=elapsed, limit=hard_limit, detail=outcome.get("detail", ""),
+                               finished=finished, output_format=args.output_format)
     if "error" in outcome:
         _log(start, "engine failed:\n" + outcome["error"])
         return internal_error_results(f"grading engine failed: {outcome['error']}", execution_time=elapsed)
@@ -169,6 +187,48 @@ def _grade(args: argparse.Namespace, root: Path, start: float) -> dict[str, Any]
     _log(start, f"graded: {result.score:g} / {result.max_score:g}, {len(result.tests)} tests ({skipped} skipped), "
                 f"isolation {', '.join(result.isolation_layers) or 'none'}")
     return to_results_json(result, rubric, output_format=args.output_format)
+
+
+def _finished_tests(records: list, rubric) -> list:
+    """TestResults from the engine's progress records (rubric tests only; unreadable records are skipped)."""
+    from grader.results import TestResult, _from_dict
+
+    known = {spec.id for spec in rubric.tests}
+    finished = {}
+    for record in records:
+        try:
+            test = _from_dict(TestResult, record)
+        except Exception:  # noqa: BLE001 - a damaged record costs that test only
+            continue
+        if isinstance(test, TestResult) and test.test_id in known:
+            finished[test.test_id] = test
+    return list(finished.values())
+
+
+def set_oom_score_adj(value: int, pid: str = "self") -> bool:
+    """Write ``value`` to /proc/PID/oom_score_adj; False if not allowed or not possible.
+
+    Raising it is always allowed; lowering it needs ``CAP_SYS_RESOURCE``.
+    """
+    try:
+        fd = os.open(f"/proc/{pid}/oom_score_adj", os.O_WRONLY)
+    except OSError:
+        return False
+    try:
+        os.write(fd, str(int(value)).encode("ascii"))
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def cache_root() -> Path:
+    """Where the engine caches reference outputs (the parent of :func:`grader.pipeline.cache_dir`).
+
+    Not imported from the pipeline, which would load numpy into this small process.
+    """
+    return Path(os.environ.get("W2V_CACHE_DIR") or Path.home() / ".cache" / "w2v-grader")
 
 
 def read_metadata(path: Path):
@@ -199,8 +259,19 @@ def read_metadata(path: Path):
 
 
 def protect(root: Path, start: float) -> None:
-    """Make the autograder source, results, metadata and installed reference unreadable to student code."""
-    paths = [root / "source", root / "results", root / "submission_metadata.json"]
+    """Make the autograder source, results, metadata, cache and installed reference unreadable to student code.
+
+    The expected-value cache holds the reference's outputs for every test,
+    hidden ones included; it is created (mode 0700) if it does not exist yet.
+    """
+    if os.geteuid() != 0:
+        _log(start, "not root: cannot hide the autograder files from student code (fine for local runs)")
+        return
+    cache = cache_root()
+    if not cache.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        cache.chmod(0o700)
+    paths = [root / "source", root / "results", root / "submission_metadata.json", cache]
     reference = _installed_reference()
     if reference is not None:
         paths.append(reference)
@@ -209,9 +280,6 @@ def protect(root: Path, start: float) -> None:
         from grader.sandbox import ensure_unreadable
     except ImportError:  # pragma: no cover - the sandbox module is part of the grader
         ensure_unreadable = _ensure_unreadable
-    if os.geteuid() != 0:
-        _log(start, "not root: cannot hide the autograder files from student code (fine for local runs)")
-        return
     changed = ensure_unreadable(paths, recursive=True)
     _log(start, f"made unreadable to others: {', '.join(str(p) for p in paths)} ({len(changed)} modes changed)")
 
@@ -257,6 +325,7 @@ def _run_engine(engine: str, submission: Path, rubric_path: Optional[Path], stud
             "student": asdict(student),
             "deadline": deadline,
             "out": str(private / "result.json"),
+            "progress": str(private / "progress.jsonl"),
         }
         (private / "config.json").write_text(json.dumps(config), encoding="utf-8")
         # -P: not the working directory on sys.path; PYTHONPATH: the very grader this process runs.
@@ -275,7 +344,8 @@ def _run_engine(engine: str, submission: Path, rubric_path: Optional[Path], stud
             returncode = proc.wait(timeout=max(hard_deadline - time.monotonic(), 0.0))
         except subprocess.TimeoutExpired:
             _stop(proc)
-            return {"timeout": True, "detail": f"engine child {proc.pid} killed by the watchdog"}
+            return {"timeout": True, "detail": f"engine child {proc.pid} killed by the watchdog",
+                    "finished": _read_progress(private / "progress.jsonl")}
         try:
             return json.loads((private / "result.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -284,6 +354,23 @@ def _run_engine(engine: str, submission: Path, rubric_path: Optional[Path], stud
             return {"error": f"the grading engine process {how} without a result"}
     finally:
         _remove_tree(private)
+
+
+def _read_progress(path: Path) -> list:
+    """The test records the engine streamed before it was stopped (a torn last line is ignored)."""
+    records = []
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return records
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -310,14 +397,18 @@ def _child_main(config_path: str) -> int:
     """The engine child: grade, then write {"result": ...} or {"error": traceback} to config["out"]."""
     config = json.loads(Path(config_path).read_text(encoding="utf-8"))
     out = Path(config["out"])
+    set_oom_score_adj(OOM_ENGINE)  # the workers inherit it: under memory pressure they go first, not the parent
     try:
         from grader.results import StudentInfo, to_jsonable
         from grader.rubric import load_rubric
 
         rubric = load_rubric(Path(config["rubric"]) if config["rubric"] else None)
         engine = _load_engine(config["engine"])
+        options = {}
+        if config.get("progress") and _accepts(engine, "on_test"):
+            options["on_test"] = _progress_writer(Path(config["progress"]), to_jsonable)
         result = engine(Path(config["submission"]), rubric, mode="grade",
-                        student=StudentInfo(**config["student"]), deadline=float(config["deadline"]))
+                        student=StudentInfo(**config["student"]), deadline=float(config["deadline"]), **options)
         payload: dict[str, Any] = {"result": to_jsonable(result)}
     except BaseException:  # noqa: BLE001 - reported to the parent
         payload = {"error": traceback.format_exc()}
@@ -325,6 +416,28 @@ def _child_main(config_path: str) -> int:
     tmp.write_text(json.dumps(payload, default=str), encoding="utf-8")
     os.replace(tmp, out)
     return 0
+
+
+def _progress_writer(path: Path, to_jsonable):
+    """``on_test`` callback: append each finished TestResult as one JSON line (read by the watchdog)."""
+    def on_test(test) -> None:
+        try:
+            line = json.dumps(to_jsonable(test), default=str)
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+        except Exception:  # noqa: BLE001 - progress is best effort, grading goes on
+            pass
+    return on_test
+
+
+def _accepts(function, name: str) -> bool:
+    import inspect
+
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
 def _load_engine(spec: str):
