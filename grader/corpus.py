@@ -38,6 +38,7 @@ class Expectation:
     from_reference: bool = False
     outcomes: list[tuple[str, str]] = field(default_factory=list)  # (pattern, "pass"|"fail"|"error"|"any")
     events: list[str] = field(default_factory=list)
+    no_events: list[str] = field(default_factory=list)  # event kinds that must NOT be reported
     notes_contain: list[str] = field(default_factory=list)
     min_score: Optional[float] = None
     max_score: Optional[float] = None
@@ -59,6 +60,7 @@ def load_corpus(root: Path = CORPUS_DIR) -> list[Expectation]:
             name=path.parent.name, folder=path.parent, description=data.get("description", ""),
             category=data.get("category", ""), from_reference=bool(data.get("from_reference", False)),
             outcomes=list(data.get("outcomes", {}).items()), events=list(expect.get("events", [])),
+            no_events=list(expect.get("no_events", [])),
             notes_contain=list(expect.get("notes_contain", [])), min_score=expect.get("min_score"),
             max_score=expect.get("max_score")))
     return out
@@ -91,6 +93,9 @@ def mismatches(expectation: Expectation, result: GradeResult) -> list[str]:
     for kind in expectation.events:
         if kind not in kinds:
             problems.append(f"expected a '{kind}' event; got {sorted(kinds)}")
+    for kind in expectation.no_events:
+        if kind in kinds:
+            problems.append(f"unexpected '{kind}' event")
     text = " ".join(result.submission.notes + [n for t in result.tests for c in t.cases for n in c.notes]).lower()
     for needle in expectation.notes_contain:
         if needle.lower() not in text:
