@@ -133,6 +133,46 @@ REWRITES: dict[str, list[str]] = {
     "j.iii": [r"0", r"\boldsymbol{0}", r"\vec{0}", r"\mathbf{0}"],
 }
 
+# Notation added after stress-testing with new answer sheets (see test_written_sheets.py).
+MORE_REWRITES: dict[str, list[str]] = {
+    "b.i": [
+        r"\sum_{w\in\mathcal{V}} \hat y_w u_w - u_o",
+        r"U(\hat{y}-y)\in\mathbb{R}^{d}",
+        r"\sum_{w=1}^{|\text{Vocab}|}(\hat y_w - y_w)u_w",
+        r"U(\hat y - y) \quad (d \times 1)",
+        r"\boldsymbol U\left[\hat{\boldsymbol y}-\boldsymbol y\right]",
+    ],
+    "d": [
+        r"(\hat{y}_w-1_{w=o})v_c",
+        r"(\hat{y}_w-\mathbf{1}_{\{w=o\}})v_c",
+        r"\left\{\begin{array}{ll} (\hat{y}_o-1)v_c & w=o \\ \hat{y}_w v_c & w\neq o \end{array}\right.",
+        r"\begin{cases} (\hat{y}_o-1)v_c & w=o \\ \hat{y}_w v_c & \text{o.w.} \end{cases}",
+    ],
+    "e": [
+        r"\begin{bmatrix} \frac{\partial J}{\partial u_1} & \frac{\partial J}{\partial u_2} & \cdots & "
+        r"\frac{\partial J}{\partial u_{|\text{Vocab}|}} \end{bmatrix}",
+    ],
+    "g": [r"\sigma(x)-\sigma^2(x)", r"\sigma(x)\left[1-\sigma(x)\right]"],
+    "h.i.vc": [
+        r"(\sigma(u_o^Tv_c)-1)u_o + \sum_{k=1}^K\sigma(u_{w_k}^Tv_c)u_{w_k}",
+        r"-(1-\sigma(u_o^\top v_c))u_o + \sum_{w\in\{w_1,\ldots,w_K\}} \sigma(u_w^\top v_c)u_w",
+    ],
+    "h.i.uws": [r"(1-\sigma(-u_{w_s}^\top v_c)) v_c, \quad s = 1,\ldots,K"],
+    "i": [
+        r"|\{k: w_k = w_s\}|\,\sigma(u_{w_s}^\top v_c)v_c",
+        r"\sum_{\{k\,:\,w_k=w_s\}}\sigma(u_{w_s}^\top v_c)v_c",
+        r"\sum_{k \in \{1,\ldots,K\}: w_k=w_s}\sigma(u_{w_s}^\top v_c)v_c",
+        r"\Bigl(\sum_{k=1}^{K}\mathbb{1}[w_k = w_s]\Bigr)\sigma(u_{w_s}^Tv_c)\,v_c",
+    ],
+    "j.i": [
+        r"\sum_{j\ne0}\frac{\partial J(v_c,w_{t+j},U)}{\partial U}",
+        r"\sum_{\substack{-m \leq j \leq m\\ j \neq 0}} \frac{\partial J}{\partial U}(v_c,w_{t+j},U)",
+    ],
+    "j.iii": [r"\mathbf{0}_{d}", r"0 \in \mathbb{R}^d"],
+}
+for _part, _items in MORE_REWRITES.items():
+    REWRITES[_part] = REWRITES[_part] + _items
+
 # Mutations: (latex, kind).  None of them may be CORRECT.
 MUTATIONS: dict[str, list[tuple[str, str]]] = {
     "b.i": [
@@ -219,6 +259,26 @@ def _judge(part: str, rhs: str) -> tuple[Verdict, str]:
     cand = Candidate(eq.final, eq.final_latex, eq.condition, r.wrt)
     return judge(part, [cand])
 
+
+MORE_MUTATIONS: dict[str, list[tuple[str, str]]] = {
+    "b.i": [(r"U^Tv_c", "wrong"), (r"-u_o^T + \hat y^T U^T", "transposed (no space after ^T)")],
+    "d": [(r"(\hat{y}_w-1_{w\neq o})v_c", "wrong condition"),
+          (r"\begin{cases} (\hat{y}_o-1)v_c & w=o \\ \hat{y}_o v_c & \text{o.w.} \end{cases}", "wrong index")],
+    "e": [(r"\begin{bmatrix} \frac{\partial J}{\partial u_1} \\ \vdots \\ \frac{\partial J}{\partial u_{|V|}} "
+           r"\end{bmatrix}", "columns stacked vertically")],
+    "g": [(r"\sigma^2(x)", "missing term"), (r"\sigma(x)\left[1+\sigma(x)\right]", "sign of a term")],
+    "h.i.vc": [(r"(\sigma(u_o^Tv_c)-1)u_o + \sum_{k=1}^K\sigma(-u_{w_k}^Tv_c)u_{w_k}", "sign inside σ")],
+    "i": [
+        (r"|\{k: w_k = w_o\}|\,\sigma(u_{w_s}^\top v_c)v_c", "wrong index"),
+        (r"\sum_{w\in\{w_1,\ldots,w_K\}} [w = w_s] \sigma(u_{w_s}^\top v_c)v_c", "dropped duplicate count (a set)"),
+        (r"K\sigma(u_{w_s}^\top v_c)v_c", "K instead of the number of repeats"),
+        (r"\sum_{\{k\,:\,k=s\}}\sigma(u_{w_s}^\top v_c)v_c", "dropped duplicate count (positions)"),
+    ],
+    "j.i": [(r"\sum_{j}\frac{\partial J(v_c,w_{t+j},U)}{\partial U}", "j = 0 not excluded")],
+    "j.iii": [(r"\mathbf{1}_{d}", "ones")],
+}
+for _part, _cases in MORE_MUTATIONS.items():
+    MUTATIONS[_part] = MUTATIONS[_part] + _cases
 
 REWRITE_CASES = [(p, latex) for p, items in REWRITES.items() for latex in items]
 MUTATION_CASES = [(p, latex, kind) for p, items in MUTATIONS.items() for latex, kind in items]

@@ -141,7 +141,15 @@ def test_unknown_symbols_are_not_guessed(point) -> None:
     with pytest.raises(UnknownSymbol):
         _value(r"W v_c", point)
     with pytest.raises(Unsupported):
-        _value(r"\sum_{w \in \{w_1, \ldots, w_K\}} u_w", point, "neg")
+        _value(r"\sum_{w \in S} u_w", point, "neg")
+
+
+def test_sum_over_the_set_of_samples_counts_a_repeat_once(point) -> None:
+    """Σ over the *set* {w_1, …, w_K} is exact set semantics (right for part h, wrong for repeats in part i)."""
+    got = _value(r"\sum_{w \in \{w_1, \ldots, w_K\}} u_w", point, "neg")
+    words = sorted(set(point.negatives))
+    assert len(words) < len(point.negatives)
+    assert np.allclose(got[:, 0], point.U[:, words].sum(axis=1))
 
 
 def test_markers_and_question_text() -> None:

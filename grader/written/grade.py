@@ -65,6 +65,10 @@ FREE_TEXT_HOME: dict[str, dict[str, tuple[str, Optional[str]]]] = {
 _ONE_PER_LETTER = frozenset({"b.i", "d", "e", "f", "g", "i"})
 """Expression parts that are the only expression asked in their letter (letter placement is unambiguous)."""
 
+_ANNOUNCED = "expression announced in the text"
+NO_MARKERS = ("no part markers such as '(b)', 'Q1 (c)', '## d)' or '1(e)' were found in this document, so its "
+              "answers cannot be attributed to parts; a TA must read it")
+
 _ROMAN_OF = {"b.i": "i", "h.i.vc": "i", "h.i.uo": "i", "h.i.uws": "i", "j.i": "i", "j.ii": "ii", "j.iii": "iii"}
 
 
@@ -257,7 +261,8 @@ class Grader:
                 if r is None and feq.continues and last_route is not None:
                     r, how = last_route, f"end of the '=' chain continued from line {last_lhs_eq.line}"
                 elif r is None and feq.cue and last_route is not None and feq.eq.lhs is None:
-                    r, how = last_route, "expression announced in the text (e.g. 'the derivative is')"
+                    r, how = last_route, ("final answer announced in the text" if feq.final_cue
+                                      else _ANNOUNCED + " (e.g. 'the derivative is')")
                 if r is None:
                     self.unrouted.setdefault(bi, []).append(feq)
                     continue
@@ -272,7 +277,12 @@ class Grader:
         if condition is None and feq.lead_condition is not None and not feq.continues:
             condition = feq.lead_condition
             how += f"; case '{to_text(condition)}' taken from the text before it"
-        cand = Candidate(eq.final, eq.final_latex, condition, r.wrt, written=feq.written,
+        elif condition is None and feq.trail_condition is not None:
+            condition = feq.trail_condition
+            how += f"; case '{to_text(condition)}' taken from the text after it"
+        if condition is not None and not _is_case_condition(condition):
+            return  # "∂J/∂v_c = 0 when ŷ = y": a statement about the gradient, not the answer
+        cand = Candidate(eq.final, eq.final_latex, condition, r.wrt, written=feq.written, line=feq.line,
                          source=f"student's {block.label}, line {feq.line}, "
                                 f"{'display' if feq.display else 'inline'} math",
                          how=how)
@@ -333,6 +343,10 @@ class Grader:
                 results.append(self.free_text(part))
             else:
                 results.append(self.expression(part))
+        if not self.blocks and self.doc.text.strip():
+            # no "(a)", "Q1 (b)", "## c)" … anywhere: the answers cannot be told apart, but they may be there
+            results = [PartVerdict(r.part, Verdict.NEEDS_HUMAN, reason=NO_MARKERS, mapping="none (no part markers)")
+                       for r in results]
         return results
 
     def expression(self, part: str) -> PartVerdict:
@@ -349,12 +363,28 @@ class Grader:
             key = (to_text(cand.wrt) if cand.wrt is not None else "", to_text(cand.condition)
                    if cand.condition is not None else "")
             slots.setdefault(key, []).append((cand, block, mapping))
-        chosen = []
+        chosen, alternatives = [], []
         for entries in slots.values():
             boxed = [e for e in entries if "boxed" in e[0].notes]
-            chosen.append((boxed or entries)[-1])
+            pick = (boxed or entries)[-1]
+            chosen.append(pick)
+            # an expression only announced in the text ("the derivative is $…$") after an equation for the
+            # same derivative: both must agree, or a TA decides which one is the answer
+            stated = [e for e in entries if e is not pick and not e[0].how.startswith(_ANNOUNCED)]
+            if pick[0].how.startswith(_ANNOUNCED) and stated:
+                alternatives.append((pick, stated[-1]))
         cands = [c for c, _, _ in chosen]
         verdict, reason = judge(part, cands)
+        for pick, other in alternatives:
+            alt = [other[0] if c is pick[0] else c for c in cands]
+            alt_verdict, alt_reason = judge(part, alt)
+            if alt_verdict != verdict:
+                return PartVerdict(
+                    part, Verdict.NEEDS_HUMAN, _raw_latex(cands),
+                    f"two final expressions for this derivative disagree: the equation on line {other[0].line} is "
+                    f"{alt_verdict.value} ({alt_reason}); the expression announced on line {pick[0].line} is "
+                    f"{verdict.value} ({reason})",
+                    " ; ".join(f"{c.source} ({c.how})" for c in cands), chosen[-1][2], _shown(cands))
         unclear = [e for e in slots.values() if len({c.latex for c, _, _ in e}) > 1 and len(e) > 1]
         if unclear and verdict != Verdict.CORRECT and len(SPECS[part].cases) > 1:
             verdict, reason = Verdict.NEEDS_HUMAN, (
@@ -405,7 +435,11 @@ class Grader:
             return PartVerdict(part, Verdict.NEEDS_HUMAN, eqs[-1].eq.latex,
                                "found math here but not a derivative I can attribute to this part", source, mapping,
                                render_text(eqs[-1].eq.latex))
-        if prose and not _only_labels(prose):
+        bare = _bare_expression(self.doc.answer_text(block))
+        if bare is not None and (part in _ONE_PER_LETTER or part.startswith("j.")):
+            feq = FoundEquation(bare, block, -1, False, block.line, False, False)
+            return self._judge_by_letter(part, feq, mapping + "; plain-text expression")
+        if prose and not _only_labels(prose) or bare is not None:
             return PartVerdict(part, Verdict.NEEDS_HUMAN, self.doc.answer_text(block),
                                "the answer is in words (no expression found)", source, mapping, prose)
         return PartVerdict(part, Verdict.UNANSWERED, self.doc.answer_text(block),
@@ -455,16 +489,18 @@ class Grader:
             return PartVerdict(part, Verdict.NEEDS_HUMAN, text, "free-text answer: a TA must read it", source,
                                f"by letter: the student's {block.label} ({scheme})", render_text(text))
         if not dedicated and _substantive(prose):
-            return PartVerdict(part, Verdict.NEEDS_HUMAN, text,
-                               f"free-text answer: no separate {_label(letter, roman)} found; it may be inside the "
-                               f"student's {block.label}", source, f"by letter: the student's {block.label} ({scheme})",
-                               render_text(text))
+            where = (f"no separate {_label(letter, roman)} found; it may be inside the student's {block.label}"
+                     if roman else f"asked inside the student's {block.label}, with its derivations")
+            return PartVerdict(part, Verdict.NEEDS_HUMAN, text, f"free-text answer: {where}", source,
+                               f"by letter: the student's {block.label} ({scheme})", render_text(text))
         if not dedicated:
             return PartVerdict(part, Verdict.UNANSWERED, "", f"no sentence answering it in the student's "
                                f"{block.label}, where this question was asked", source, mapping)
         return PartVerdict(part, Verdict.UNANSWERED, text, "empty or placeholder answer", source, mapping)
 
     def plot(self) -> PartVerdict:
+        if not self.doc.blocks and self.doc.text.strip():
+            return PartVerdict("plot", Verdict.NEEDS_HUMAN, reason=NO_MARKERS, mapping="none (no part markers)")
         if not self.plot_blocks:
             return PartVerdict("plot", Verdict.UNANSWERED, reason="no 2(c) plot discussion found",
                                mapping="by letter: 2(c)")
@@ -476,6 +512,18 @@ class Grader:
             return PartVerdict("plot", Verdict.NEEDS_HUMAN, text, "free-text answer (plot discussion)", source,
                                "by letter: 2(c)", render_text(text))
         return PartVerdict("plot", Verdict.UNANSWERED, text, "empty or placeholder answer", source, "by letter: 2(c)")
+
+
+def _is_case_condition(cond) -> bool:
+    """A condition that picks a case of a part (``w = o``, ``x < 0``, ``otherwise``), not a statement."""
+    from grader.written.locate import _is_index_side
+    from grader.written.parse import And, Rel, Text
+
+    if isinstance(cond, Text):
+        return True
+    rels = cond.items if isinstance(cond, And) else (cond,)
+    return all(isinstance(r, Rel) and (r.op in ("in", "notin") or _is_index_side(r.left) and _is_index_side(r.right))
+               for r in rels)
 
 
 def _label(letter: str, roman: Optional[str]) -> str:
@@ -514,6 +562,31 @@ def _could_be_answer(feq: FoundEquation) -> bool:
     lhs = eq.lhs
     return isinstance(lhs, str) or isinstance(lhs, Deriv) or (isinstance(lhs, Call) and lhs.fn == "dsigma") or (
         isinstance(lhs, FnApp) and lhs.head.name in ("f", "g") and "'" in eq.segments[0])
+
+
+def _bare_expression(answer: str):
+    """A short plain-text answer that is an expression (``0``, ``U(yhat - y)``), parsed; else None."""
+    from grader.written.locate import ascii_to_latex
+    from grader.written.parse import Sym as _Sym
+    from grader.written.parse import parse_equation
+
+    text = answer.strip().strip("*_`").strip()
+    if not text or len(text) > 60 or "\n" in text or "$" in text or re.search(r"[A-Za-z]{4,}\s+[A-Za-z]{2,}", text):
+        return None
+    if is_placeholder(text) and not re.fullmatch(r"[-+]?\s*0", text):
+        return None
+    try:
+        eq = parse_equation(ascii_to_latex(text))
+    except Exception:
+        return None
+    if len(eq.nodes) != 1 or isinstance(eq.final, str) or eq.condition is not None:
+        return None
+    if any(isinstance(n, _Sym) and n.name not in _BARE_SYMBOLS for n in walk(eq.final)):
+        return None
+    return eq
+
+
+_BARE_SYMBOLS = {"U", "u", "v", "y", "yhat", "x", "alpha", "o", "c", "w", "s", "k", "K", "j", "m", "t"}
 
 
 def _only_labels(prose: str) -> bool:

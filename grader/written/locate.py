@@ -44,6 +44,89 @@ def load_document(path: Path) -> str:
     return re.sub(r"<!--.*?-->", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.S)
 
 
+# --------------------------------------------------------------------------- macros
+
+_MACRO_DEF = re.compile(
+    r"\\(?:(?:re|provide)?newcommand\*?\s*(?:\{\s*\\(?P<n1>[A-Za-z]+)\s*\}|\\(?P<n2>[A-Za-z]+))"
+    r"\s*(?:\[(?P<argc>\d)\])?\s*(?:\[(?P<default>[^\]]*)\])?"
+    r"|def\s*\\(?P<n3>[A-Za-z]+)\s*(?P<params>(?:#\d)*)"
+    r"|DeclareMathOperator\*?\s*\{\s*\\(?P<n4>[A-Za-z]+)\s*\})\s*(?=\{)"
+)
+
+
+def expand_macros(text: str) -> str:
+    """Expand the student's own macros (``\\newcommand``, ``\\def``, ``\\DeclareMathOperator``) and drop
+    their definitions, so that ``\\vc`` defined as ``\\bm{v}_c`` reads as ``v_c``.
+
+    Only macros with a braced body are handled; optional first arguments take their default.
+    """
+    from grader.written.normalize import _argument, matching_brace
+
+    macros: dict[str, tuple[int, Optional[str], str]] = {}
+    out, pos = [], 0
+    for m in _MACRO_DEF.finditer(text):
+        if m.start() < pos:
+            continue
+        end = matching_brace(text, m.end())
+        if end < 0:
+            continue
+        body = text[m.end() + 1 : end]
+        name = m.group("n1") or m.group("n2") or m.group("n3") or m.group("n4")
+        if m.group("n4"):
+            macros[name] = (0, None, r"\operatorname{" + body + "}")
+        elif m.group("n3"):
+            macros[name] = (len(m.group("params") or "") // 2, None, body)
+        else:
+            macros[name] = (int(m.group("argc") or 0), m.group("default"), body)
+        out.append(text[pos : m.start()])
+        out.append(" " + "\n" * text.count("\n", m.start(), end + 1))
+        pos = end + 1
+    if not macros:
+        return text
+    out.append(text[pos:])
+    text = "".join(out)
+    # math that held only definitions ("$\\newcommand{…}{…}$") is now empty: blank it
+    text = re.sub(r"(?<![\\$])\$\$[ \t\n]+\$\$(?!\$)|(?<![\\$])\$[ \t]+\$(?!\$)",
+                  lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    names = sorted(macros, key=len, reverse=True)
+    pattern = re.compile(r"\\(" + "|".join(re.escape(n) for n in names) + r")(?![A-Za-z])")
+    for _ in range(6):  # macros using macros
+        changed = False
+        pieces, pos = [], 0
+        for m in pattern.finditer(text):
+            if m.start() < pos:
+                continue
+            argc, default, body = macros[m.group(1)]
+            args, end = [], m.end()
+            if default is not None:
+                opt = re.match(r"\s*\[([^\]]*)\]", text[end:])
+                if opt:
+                    args.append(opt.group(1))
+                    end += opt.end()
+                else:
+                    args.append(default)
+            while len(args) < argc:
+                arg = _argument(text, end)
+                if arg is None:
+                    break
+                args.append(arg[0])
+                end = arg[1]
+            if len(args) < argc:
+                continue
+            value = body
+            for k, arg in enumerate(args, start=1):
+                value = value.replace(f"#{k}", arg)
+            pieces.append(text[pos : m.start()])
+            pieces.append(" " + value + " ")
+            pos = end
+            changed = True
+        pieces.append(text[pos:])
+        text = "".join(pieces)
+        if not changed:
+            break
+    return text
+
+
 def _strip_tex_comments(text: str) -> str:
     return re.sub(r"(?<!\\)%[^\n]*", "", text)
 
@@ -52,23 +135,34 @@ _ENUM_LABEL = re.compile(r"\\begin\{enumerate\}\s*(\[[^\]]*\])?")
 
 
 def tex_to_text(text: str) -> str:
-    """LaTeX answer sheet → Markdown-like text (positions are not preserved)."""
-    text = _strip_tex_comments(text)
+    """LaTeX answer sheet → Markdown-like text, line by line (line numbers stay those of the file
+    where a heading, ``\\item`` or ``solution`` environment already starts its own line)."""
+    text = expand_macros(_strip_tex_comments(text))
     body = re.search(r"\\begin\{document\}(.*?)(\\end\{document\}|$)", text, re.S)
     if body:
-        text = body.group(1)
-    text = re.sub(r"\\(?:sub)*section\*?\s*\{([^{}]*)\}", r"\n## \1\n", text)
-    text = re.sub(r"\\(?:paragraph|subparagraph)\*?\s*\{([^{}]*)\}", r"\n\1\n", text)
-    text = re.sub(r"\\begin\{(?:solution|answer|proof)\}", "\nSolution:\n", text)
-    text = re.sub(r"\\end\{(?:solution|answer|proof)\}", "\n", text)
+        text = "\n" * text.count("\n", 0, body.start(1)) + body.group(1)
+    text = _on_own_line(text, r"\\(?:sub)*section\*?\s*\{([^{}]*)\}", lambda m: "## " + m.group(1))
+    text = _on_own_line(text, r"\\(?:paragraph|subparagraph)\*?\s*\{([^{}]*)\}", lambda m: m.group(1))
+    text = _on_own_line(text, r"\\begin\{(?:solution|answer|proof)\}", lambda m: "Solution:")
+    text = re.sub(r"\\end\{(?:solution|answer|proof)\}", " ", text)
     text = re.sub(r"\\textbf\{\s*(\([a-j]\)|\([ivx]+\)|Solution:?|Answer:?)\s*\}", r"\1", text)
     text = _label_items(text)
     text = re.sub(r"\\(?:maketitle|newpage|clearpage|noindent|medskip|bigskip|smallskip)\b", "", text)
     return text
 
 
+def _on_own_line(text: str, pattern: str, repl) -> str:
+    """Replace ``pattern`` by ``repl(m)`` starting a line (a newline is added only when text precedes it)."""
+    def sub(m: re.Match) -> str:
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        lead = "" if not text[line_start : m.start()].strip() else "\n"
+        return lead + repl(m)
+
+    return re.sub(pattern, sub, text)
+
+
 def _label_items(text: str) -> str:
-    """Give ``\\item`` of nested ``enumerate`` lists explicit ``(a)``/``(i)`` labels."""
+    """Give ``\\item`` of nested ``enumerate`` lists explicit ``(a)``/``(i)`` labels (on their own line)."""
     out: list[str] = []
     stack: list[list] = []  # [style, counter]
     pos = 0
@@ -77,6 +171,9 @@ def _label_items(text: str) -> str:
         out.append(text[pos : m.start()])
         pos = m.end()
         word = m.group(0)
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        lead = "" if not text[line_start : m.start()].strip() or text[line_start : m.start()].strip().startswith(
+            "\\begin{enumerate}") and not out[-1].strip() else "\n"
         if word.startswith("\\begin"):
             opts = m.group(1) or ""
             style = "roman" if "roman" in opts or "(i)" in opts else "alph" if "alph" in opts or "(a)" in opts \
@@ -86,20 +183,20 @@ def _label_items(text: str) -> str:
             if setc:
                 counter = int(setc.group(1))
             stack.append([style, counter])
-            out.append("\n")
+            out.append(" ")
         elif word.startswith("\\end"):
             if stack:
                 stack.pop()
-            out.append("\n")
+            out.append(" ")
         else:
             explicit = m.group(2)
             if explicit:
-                out.append("\n" + explicit[1:-1] + " ")
+                out.append(lead + explicit[1:-1] + " ")
             elif stack:
                 stack[-1][1] += 1
-                out.append("\n" + _item_label(*stack[-1]) + " ")
+                out.append(lead + _item_label(*stack[-1]) + " ")
             else:
-                out.append("\n")
+                out.append(lead)
     out.append(text[pos:])
     return "".join(out)
 
@@ -124,6 +221,7 @@ class MathSeg:
     end: int
     latex: str
     display: bool
+    bare: bool = False  # plain-text math without delimiters (``dJ/dv_c = U(yhat - y)``), converted to LaTeX
 
 
 _MATH_ENVS = r"equation|align|gather|multline|eqnarray|flalign|alignat|displaymath|math"
@@ -156,6 +254,136 @@ def find_math(text: str) -> list[MathSeg]:
     return segs
 
 
+# -- plain-text math: a line (or the rest of a line) that starts with a derivative and '='
+
+_BARE_LHS = re.compile(
+    r"(?<![A-Za-z\\$_{])(?:"
+    r"(?:d|∂|\\partial\s*)\s*(?:J|L)(?:_\{[^{}\n]*\}|_[A-Za-z][\w-]*)?(?:\s*\([^()\n]*\))?\s*/\s*"
+    r"(?:d|∂|\\partial\s*)\s*[A-Za-z](?:_\{[^{}\n]*\}|_[A-Za-z0-9]\w*)?"
+    r"|\\frac\s*\{\s*(?:d|\\partial)[^{}\n]*(?:\{[^{}\n]*\}[^{}\n]*)*\}\s*\{\s*(?:d|\\partial)[^{}\n]*(?:\{[^{}\n]*\}[^{}\n]*)*\}"
+    r"(?:\s*J(?:_\{[^{}\n]*\})?(?:\([^()\n]*\))?)?"
+    r"|(?:\\?sigma|σ|f)\s*'\s*\(\s*x\s*\)"
+    r"|d\s*(?:\\?sigma|σ)\s*(?:\(\s*x\s*\))?\s*/\s*dx"
+    r"|(?:\\nabla|grad)\s*_\s*(?:\{[^{}\n]*\}|[A-Za-z](?:_[A-Za-z])?)\s*J(?:_\{[^{}\n]*\}|_[A-Za-z][\w-]*)?"
+    r")[ \t]*=(?!=)"
+)
+_MATH_WORDS = {"sigma", "exp", "log", "sum", "yhat", "alpha", "if", "for", "when", "otherwise", "else", "all",
+               "and", "hat", "frac", "partial", "top", "text", "quad", "cdot", "sum_", "vocab", "max", "min"}
+_PROSE_RUN = re.compile(r"(?<![\\A-Za-z_])([A-Za-z]{2,})[ \t]+([A-Za-z]{2,})(?![A-Za-z_({^])")
+_SENTENCE_END = re.compile(r"(?:[.;][ \t]+(?=[A-Z])|[ \t]+(?:i\.e\.|e\.g\.|because|since|which|where|so that)\b)")
+
+
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    """Fenced code blocks and inline code (never math)."""
+    spans = [(m.start(), m.end()) for m in re.finditer(r"^```.*?^```", text, re.S | re.M)]
+    spans += [(m.start(), m.end()) for m in re.finditer(r"`[^`\n]+`", text)]
+    return spans
+
+
+def _cut_prose(line: str) -> str:
+    """The math at the start of ``line``: up to the first sentence end or run of two prose words."""
+    end = len(line)
+    m = _SENTENCE_END.search(line)
+    if m:
+        end = m.start()
+    for m in _PROSE_RUN.finditer(line, 0, end):
+        a, b = m.group(1).lower(), m.group(2).lower()
+        if a not in _MATH_WORDS and b not in _MATH_WORDS or (a not in _MATH_WORDS and len(a) > 3
+                                                              and b not in ("if", "for", "when")):
+            end = m.start()
+            break
+    return line[:end].rstrip(" \t,;:.")
+
+
+_BARE_PREFIX = re.compile(
+    r"[ \t]*(?:[-*+>][ \t]+)?(?:#{1,6}[ \t]*)?(?:\*\*|__)?[ \t]*"
+    r"(?:(?:Q(?:uestion)?[ \t]*\d+|Problem[ \t]*\d+|\d)[ \t]*[.:]?[ \t]*)?"
+    r"(?:\([a-j]\)|[a-j][.)])?[ \t]*(?:\((?:i{1,3}|iv)\)|(?:i{1,3}|iv)[.)])?[ \t]*(?:\*\*|__)?[ \t]*"
+    r"(?:(?:Answer|Solution|Ans)[ \t]*[.:]?[ \t]*(?:\*\*|__)?[ \t]*)?",
+    re.I,
+)
+"""What may precede a plain-text equation on its line: list bullets and part markers, nothing else
+(a derivative in the middle of a sentence is prose)."""
+
+
+def find_bare_math(text: str, segs: list[MathSeg]) -> list[MathSeg]:
+    """Plain-text equations (no ``$``): ``dJ/dv_c = U(yhat - y)``, ``sigma'(x) = …``, with the ``= …``
+    continuation lines below them, converted to LaTeX."""
+    taken = [(s.start, s.end) for s in segs] + _code_spans(text)
+    out: list[MathSeg] = []
+    lines = list(re.finditer(r"[^\n]*", text))
+    k = 0
+    while k < len(lines):
+        line = lines[k]
+        m = _BARE_LHS.search(line.group(0))
+        start = line.start() + m.start() if m else -1
+        if m is None or not _BARE_PREFIX.fullmatch(line.group(0)[: m.start()]) \
+                or any(a <= start < b or a < line.end() and b > start for a, b in taken):
+            k += 1
+            continue
+        body = [_cut_prose(line.group(0)[m.start():])]
+        end = line.start() + m.start() + len(body[0])
+        j = k + 1
+        while j < len(lines):
+            nxt = lines[j]
+            if nxt.group(0) == "" and j + 1 < len(lines) and lines[j + 1].group(0).lstrip().startswith("="):
+                j += 1
+                continue
+            if not nxt.group(0).lstrip().startswith("=") or any(a < nxt.end() and b > nxt.start() for a, b in taken):
+                break
+            piece = _cut_prose(nxt.group(0).lstrip())
+            body.append(piece)
+            end = nxt.start() + len(nxt.group(0)) - len(nxt.group(0).lstrip()) + len(piece)
+            j += 1
+        out.append(MathSeg(start, end, ascii_to_latex(" ".join(body)), True, bare=True))
+        k = j
+    return out
+
+
+_ASCII_DERIV = re.compile(
+    r"(?<![A-Za-z\\])(?:d|∂)\s*(?P<f>J|L)(?P<sub>_\{[^{}]*\}|_[A-Za-z][\w-]*)?(?P<args>\s*\([^()]*\))?\s*/\s*"
+    r"(?:d|∂)\s*(?P<x>[A-Za-z](?:_\{[^{}]*\}|_[A-Za-z0-9]\w*)?)"
+)
+_ASCII_CASES = re.compile(
+    r"^(?P<lhs>.*?=)\s*(?P<a>[^=]+?)\s+(?:if|for|when)\s+(?P<c1>[^,;]+?)\s*[,;]\s*(?:and\s+)?(?:(?:else|otherwise)\s+)?"
+    r"(?P<b>[^,;]+?)(?:\s+(?:if|for|when)\s+(?P<c2>[^,;]+?)|\s+(?P<ow>otherwise|else))\s*\.?$"
+)
+
+
+def _braced_sub(sub: str) -> str:
+    return sub if sub.startswith("_{") else "_{" + sub[1:] + "}"
+
+
+def ascii_to_latex(src: str) -> str:
+    """LaTeX for a plain-text equation: ``dJ/dv_c`` → ``\\frac{\\partial J}{\\partial v_c}``, ``sigma`` → ``\\sigma``,
+    ``yhat`` → ``\\hat{y}``, ``sum_`` → ``\\sum_``, ``!=`` → ``\\neq``, ``1 if x > 0, alpha if x < 0`` → cases."""
+    text = src.replace("∂", "d")
+
+    def deriv(m: re.Match) -> str:
+        sub = _braced_sub(m.group("sub")) if m.group("sub") else ""
+        x = m.group("x")
+        if "_" in x and not x.split("_", 1)[1].startswith("{"):
+            x = x.split("_", 1)[0] + "_{" + x.split("_", 1)[1] + "}"
+        return r"\frac{\partial " + m.group("f") + sub + (m.group("args") or "").strip() + r"}{\partial " + x + "}"
+
+    text = _ASCII_DERIV.sub(deriv, text)
+    text = re.sub(r"(?<![A-Za-z\\])d\s*(?:\\?sigma|σ)\s*(?:\(\s*x\s*\))?\s*/\s*dx", r"\\frac{d\\sigma(x)}{dx}", text)
+    text = re.sub(r"(?<![A-Za-z\\])grad(?=\s*_)", r"\\nabla", text)
+    text = re.sub(r"(?<![A-Za-z\\])y_?hat(?![A-Za-z])", r"\\hat{y}", text)
+    text = re.sub(r"(?<![A-Za-z\\])hat\s*\{?\s*y\s*\}?(?![A-Za-z])", r"\\hat{y}", text)
+    for word in ("sigma", "alpha"):
+        text = re.sub(r"(?<![A-Za-z\\])" + word + r"(?![A-Za-z])", lambda m: "\\" + m.group(0) + " ", text)
+    text = re.sub(r"(?<![A-Za-z\\])sum(?=\s*[_^{ ])", r"\\sum", text)
+    text = text.replace("!=", r" \neq ").replace("<=", r" \leq ").replace(">=", r" \geq ")
+    m = _ASCII_CASES.match(text)
+    if m:
+        second = m.group("c2") if m.group("c2") else r"\text{otherwise}"
+        text = (m.group("lhs") + r" \begin{cases} " + m.group("a") + " & " + m.group("c1") + r" \\ " + m.group("b")
+                + " & " + second + r" \end{cases}")
+    text = re.sub(r"(?<![A-Za-z\\{])(if|for|when|otherwise|else)(?![A-Za-z])", r" \\text{\1 } ", text)
+    return text
+
+
 def mask_math(text: str, segs: list[MathSeg]) -> str:
     """``text`` with math replaced by ``§`` (newlines kept) so markers are only found in prose."""
     chars = list(text)
@@ -174,11 +402,13 @@ _LINE_PREFIX = re.compile(
 )
 _SECTION_WORD = r"(?:Q(?:uestion)?|Problem|Part|Exercise|Task)"
 _MARKER = re.compile(
-    r"(?P<sec>(?:" + _SECTION_WORD + r")[ \t]*(?P<secnum>\d+)[ \t]*[.:]?[ \t]*"
-    r"|(?P<num>\d)[ \t]*(?:\.[ \t]*)?(?=\(|[a-j][.)]))?"
-    r"(?:Part[ \t]*)?"
-    r"(?:\((?P<l1>[a-j])\)|(?P<l2>[a-j])\)|(?P<l3>[a-j])[.:](?=[ \t(]|$)|(?P<l4>[a-j])(?=[ \t]*\((?:i|ii|iii|iv)\)))"
-    r"(?:[ \t]*(?:\.|-)?[ \t]*(?:\((?P<r1>i{1,3}|iv|v)\)|(?P<r2>i{1,3}|iv|v)[.)](?=\s|$)))?"
+    r"(?P<sec>(?:" + _SECTION_WORD + r")[ \t]*(?P<secnum>\d+)[ \t]*[.:]?[ \t]*(?:[,—–-][ \t]*)?"
+    r"|(?P<num>\d)[ \t]*(?:\.[ \t]*)?(?=\(|[a-j](?:[.):]|\*\*|__|[ \t]*(?:\*\*|__|\*|_)?[ \t]*$)))?"
+    r"(?P<part>(?:Part|part|Question|Problem)[ \t]*)?"
+    r"(?:\((?P<l1>[a-j])\)|(?P<l2>[a-j])\)|(?P<l3>[a-j])[.:](?=[ \t(*_]|$)|(?P<l4>[a-j])(?=[ \t]*\((?:i|ii|iii|iv)\))"
+    r"|(?P<l5>[a-j])(?=[ \t]*(?:\*\*|__|\*|_)?[ \t]*(?:\(\d+\s*(?:points?|pts?)\))?[ \t]*$))"
+    r"(?:[ \t]*(?:\.|-)?[ \t]*(?:\((?P<r1>i{1,3}|iv|v)\)|(?P<r2>i{1,3}|iv|v)(?:[.)](?=[\s*_]|$)"
+    r"|(?=[ \t]*(?:\*\*|__)?[ \t]*$))))?"
 )
 _ROMAN_MARKER = re.compile(r"(?:\((?P<r1>i{1,3}|iv|v|vi)\)|(?P<r2>i{1,3}|iv|v|vi)[.)](?=[ \t]|$))")
 _ANSWER = re.compile(
@@ -248,6 +478,13 @@ def find_markers(masked: str) -> list[Marker]:
                                re.I):
             rest = line[answer.end():]
             rm = _ROMAN_MARKER.match(rest)
+            to = re.match(r"(?:to|for|of)?[ \t]*(?:part[ \t]*)?", rest, re.I)
+            lm = _MARKER.match(rest[to.end():])
+            if lm and (lm.group("l1") or lm.group("l2")):  # "Answer (d):", "Solution to (b)(i)"
+                markers.append(Marker(start, start + answer.end() + to.end() + lm.end(), lineno,
+                                      lm.group("l1") or lm.group("l2"), lm.group("r1") or lm.group("r2"),
+                                      int(lm.group("secnum") or lm.group("num") or section)))
+                rest, rm = "", None
             markers.append(Marker(start, start + answer.end(), lineno, None, None, section, answer_marker=True))
             if rm:
                 markers.append(Marker(start, start + answer.end() + rm.end(), lineno, None,
@@ -256,8 +493,10 @@ def find_markers(masked: str) -> list[Marker]:
         prefix = _LINE_PREFIX.match(line)
         body = line[prefix.end():]
         m = _MARKER.match(body)
+        if m and m.group("l5") and not (m.group("sec") or m.group("num") or m.group("part")):
+            m = None  # a bare letter is a marker only after "Q1.", "1." or "Part"
         if m:
-            letter = m.group("l1") or m.group("l2") or m.group("l3") or m.group("l4")
+            letter = m.group("l1") or m.group("l2") or m.group("l3") or m.group("l4") or m.group("l5")
             roman = m.group("r1") or m.group("r2")
             sec = int(m.group("secnum") or m.group("num") or section)
             strong = bool(m.group("sec") or m.group("num") or "#" in line[: prefix.end()]
@@ -477,6 +716,8 @@ class FoundEquation:
     notes: list[str] = field(default_factory=list)
     written: str = ""  # the student's LaTeX (the whole fragment when it held one equation)
     lead_condition: object = None  # a case condition stated just before ("for $w = o$:", "otherwise")
+    final_cue: bool = False  # announced as the final answer ("final answer:", "in vectorized form")
+    trail_condition: object = None  # a case condition stated just after ("… for $w \\neq o$", "… otherwise")
 
 
 def find_equations(text: str, masked: str, segs: list[MathSeg], block: Block) -> list[FoundEquation]:
@@ -489,10 +730,15 @@ def find_equations(text: str, masked: str, segs: list[MathSeg], block: Block) ->
             continue
         own_condition = condition_of_fragment(seg.latex) if not seg.display else None
         lead = lead_condition(masked, segs, max(lead_start, seg.start - 200), seg.start)
+        trail, trail_end, conditional = (None, None, False) if own_condition is not None \
+            else trailing_condition(masked, segs, k, block.end)
         if own_condition is None:
-            lead_start = seg.end
+            lead_start = max(seg.end, trail_end or 0)
         before = masked[max(block.start, seg.start - 160) : seg.start]
-        cue = bool(_CUE.search(before.split("\n\n")[-1]))
+        cue_match = _CUE.search(before.split("\n\n")[-1])
+        # "the derivative of the first term is $…$" / "the gradient is $0$ when $\hat y = y$" announce no answer
+        cue = bool(cue_match) and not _CUE_QUALIFIED.search(cue_match.group(0)) and not conditional
+        strong = cue and bool(_STRONG_CUE.search(cue_match.group(0)))
         boxed = "\\boxed" in seg.latex
         pieces = _equation_pieces(seg)
         for piece in pieces:
@@ -500,11 +746,60 @@ def find_equations(text: str, masked: str, segs: list[MathSeg], block: Block) ->
                 eq = parse_equation(piece, boxed=boxed and "\\boxed" in piece or boxed and len(pieces) == 1)
             except Exception as exc:  # the tokenizer may reject odd input; keep it for the report
                 eq = Equation(piece, [piece], [f"cannot read this ({exc})"])
+            if seg.bare and any(isinstance(n, str) for n in eq.nodes[-1:]):
+                continue  # plain text that only looked like an equation
             continues = piece.lstrip().startswith("=")
             written = seg.latex.strip() if len(pieces) == 1 else piece
             found.append(FoundEquation(eq, block, k, seg.display, line_of(text, seg.start), cue, continues,
-                                       written=written, lead_condition=lead))
+                                       written=written, lead_condition=lead, final_cue=strong,
+                                       trail_condition=trail if piece is pieces[-1] else None))
     return found
+
+
+_STRONG_CUE = re.compile(r"\b(?:final(?:ly)?|answers?|results?|vectori[sz]ed|vector form|matrix form|"
+                         r"shape convention)\b", re.I)
+_CUE_QUALIFIED = re.compile(r"\b(?:terms?|parts?|first|second|third|last|other|each|numerator|denominator|"
+                            r"inner|outer|log|sigmoid|softmax|exponent)\b", re.I)
+_TRAIL_WORD = re.compile(r"^[ \t]*[,;:]?[ \t]*\(?[ \t]*(?:(?P<other>otherwise|else|for all other words|for all other w"
+                         r"|for every other word|in all other cases)\b|(?P<cond>for|when|whenever|if|in the case|in case"
+                         r"|where)\b)[ \t]*", re.I)
+
+
+def trailing_condition(masked: str, segs: list[MathSeg], k: int, limit: int):
+    """A case condition stated right after fragment ``k``: ``(condition, end, conditional)``.
+
+    ``conditional`` is True when the fragment is followed by a condition that is not about the
+    free index (``… is $0$ when $\\hat y = y$``): the fragment is then a statement, not an answer.
+    """
+    seg = segs[k]
+    after = masked[seg.end : min(limit, seg.end + 160)]
+    after = after.split("\n\n")[0]
+    m = _TRAIL_WORD.match(after)
+    if not m:
+        return None, None, False
+    from grader.written.parse import Text
+
+    if m.group("other"):
+        return Text("otherwise"), seg.end + m.end(), False
+    rest_start = seg.end + m.end()
+    nxt = segs[k + 1] if k + 1 < len(segs) else None
+    if nxt is not None and nxt.start == rest_start and not nxt.display:
+        cond = condition_of_fragment(nxt.latex)
+        if cond is not None and m.group("cond").lower() != "where":
+            return cond, nxt.end, False
+        return None, None, m.group("cond").lower() in ("when", "whenever", "if", "in case", "in the case")
+    prose = _PROSE_CONDITION.match(masked[rest_start : rest_start + 40])
+    if prose and prose.group("rel") and m.group("cond").lower() != "where":
+        cond = _prose_relation(prose.group("rel"))
+        if cond is not None:
+            return cond, rest_start + prose.end(), False
+    return None, None, m.group("cond").lower() in ("when", "whenever", "if", "in case", "in the case")
+
+
+def _prose_relation(rel: str):
+    rel = (rel.replace("≠", "!=").replace("is not equal to", "!=").replace("is not", "!=")
+           .replace("equals", "=").replace(" is ", " = ").replace("≤", "<=").replace("≥", ">="))
+    return condition_of_fragment(rel.replace("!=", r"\neq "))
 
 
 _INDEX_NAMES = {"w", "o", "c", "x", "k", "s", "j", "i"}
@@ -569,9 +864,7 @@ def lead_condition(masked: str, segs: list[MathSeg], start: int, end: int):
         if m.group("other"):
             best, best_pos = Text("otherwise"), pos
         else:
-            rel = (m.group("rel").replace("≠", "!=").replace("is not equal to", "!=").replace("is not", "!=")
-                   .replace("equals", "=").replace(" is ", " = ").replace("≤", "<=").replace("≥", ">="))
-            cond = condition_of_fragment(rel.replace("!=", r"\neq "))
+            cond = _prose_relation(m.group("rel"))
             if cond is not None:
                 best, best_pos = cond, pos
     return best
@@ -610,7 +903,9 @@ class Document:
 
     @classmethod
     def from_text(cls, text: str) -> Document:
+        text = expand_macros(text)
         math = find_math(text)
+        math = sorted(math + find_bare_math(text, math), key=lambda seg: seg.start)
         masked = mask_math(text, math)
         return cls(text, masked, math, find_blocks(text, masked))
 

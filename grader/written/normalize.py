@@ -127,13 +127,25 @@ def _transposes(text: str) -> str:
     text = re.sub(r"\^\s*\\(?:mathsf|mathrm|text|rm|sf)\s*\{\s*T\s*\}", lambda m: top, text)
     text = re.sub(r"\^\s*\{\s*(?:T|\\top|\\intercal|\\mathsf\s*T|\\tau)\s*\}", lambda m: top, text)
     text = re.sub(r"\^\s*(?:\\top|\\intercal)(?![A-Za-z])", lambda m: top, text)
-    text = re.sub(r"\^\s*T(?![A-Za-z])", lambda m: top, text)
+    # ``^T`` takes one token in LaTeX: ``u_o^Tv_c`` is ``u_o^{T} v_c``
+    text = re.sub(r"\^\s*T", lambda m: top + " ", text)
     text = re.sub(r"\^\s*\{\s*\\prime\s*\}|\^\s*\\prime(?![A-Za-z])", "'", text)
     return text
 
 
 def _strip_wrapper(arg: str) -> str:
     return " {" + arg + "} "
+
+
+def _unbox(arg: str) -> str:
+    """``\\boxed{…}``: a boxed equation (``\\boxed{∂J/∂v_c = …}``) keeps its ``=`` at the top level."""
+    depth = 0
+    for ch in arg:
+        depth += ch == "{"
+        depth -= ch == "}"
+        if ch == "=" and depth == 0:
+            return " " + arg + " "
+    return _strip_wrapper(arg)
 
 
 def _hats(text: str) -> str:
@@ -178,6 +190,8 @@ def _exponentials(text: str) -> str:
 
 
 def _remove_noise(text: str) -> str:
+    for name in ("intertext", "shortintertext"):  # prose between the rows of an align: a row break
+        text = replace_macro(text, name, lambda a: r" \\ ")
     for name in _REMOVE_WITH_ARG:
         text = replace_macro(text, name, lambda a: " ")
     text = re.sub(r"\\(?:left|right)\s*\.", " ", text)
@@ -199,11 +213,37 @@ def _remove_noise(text: str) -> str:
     return text
 
 
+_VOCAB_SIZE = re.compile(
+    r"\|\s*(?:\\(?:text|mathrm|textrm|mathit|operatorname|mathcal|mathbb)\s*\{\s*(?:Vocab(?:ulary)?|V)\s*\}"
+    r"|Vocab(?:ulary)?)\s*\|"
+)
+
+
+def _vocabulary(text: str) -> str:
+    """``|\\text{Vocab}|``, ``|Vocab|``, ``|\\mathcal{V}|`` → ``|V|``; ``\\mathcal{V}`` → ``V``."""
+    text = _VOCAB_SIZE.sub("|V|", text)
+    return re.sub(r"\\mathcal\s*\{\s*V\s*\}|\\mathcal\s+V(?![A-Za-z])", " V ", text)
+
+
+_BRACE_CASES = re.compile(
+    r"\\left\s*\\\{\s*\\begin\{(?P<env>array|matrix|aligned)\}(?:\s*\{[^{}]*\})?(?P<body>.*?)"
+    r"\\end\{(?P=env)\}\s*\\right\s*\.",
+    re.S,
+)
+
+
+def _brace_cases(text: str) -> str:
+    """``\\left\\{ \\begin{array}{ll} … \\end{array} \\right.`` is a ``cases`` environment."""
+    return _BRACE_CASES.sub(lambda m: r"\begin{cases}" + m.group("body") + r"\end{cases}", text)
+
+
 def normalize_latex(latex: str) -> str:
     """Canonical spelling of one math fragment (see the module docstring)."""
     text = _unicode(latex)
+    text = _brace_cases(text)
+    text = _vocabulary(text)
     for name in ("boxed", "fbox", "bbox", "colorbox"):
-        text = replace_macro(text, name, _strip_wrapper)
+        text = replace_macro(text, name, _unbox)
     text = re.sub(r"\\(?:color|textcolor)\s*\{[^{}]*\}", " ", text)
     text = _remove_noise(text)
     text = _ones_and_zeros(text)

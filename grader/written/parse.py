@@ -192,6 +192,14 @@ class SetLit:
 
 
 @dataclass(frozen=True)
+class SetBuilder:
+    """``\\{k : w_k = w_s\\}``: the values of ``var`` satisfying ``conds`` (its domain is decided by the evaluator)."""
+
+    var: Node
+    conds: tuple
+
+
+@dataclass(frozen=True)
 class Deriv:
     """A derivative ``∂fn/∂wrt``; ``fn`` is None for an operator ``∂/∂x`` with nothing after it."""
 
@@ -201,7 +209,7 @@ class Deriv:
 
 Node = Union[
     Num, Sym, Ones, Zero, Dots, Text, Neg, Add, Mul, CDot, Had, Div, Pow, T, Call, FnApp, Sum, Rel, And,
-    Iverson, Cases, Matrix, SetLit, Deriv,
+    Iverson, Cases, Matrix, SetLit, SetBuilder, Deriv,
 ]
 
 
@@ -325,7 +333,7 @@ _FACTOR_CMDS = {
 } | GREEK
 _COND_WORDS = re.compile(r"^(?:if|for|when|whenever|provided|in case|in the case)\b", re.I)
 _WHERE_WORDS = re.compile(r"^(?:where|with|since|because|as|note|here|and|which|i\.e\.|so|since)\b", re.I)
-_OTHERWISE = re.compile(r"^(?:otherwise|else|o\.w\.|elsewhere|all other(?: cases| words)?)$", re.I)
+_OTHERWISE = re.compile(r"^(?:otherwise|else|o\.?\s*w\.?|elsewhere|all other(?: cases| words)?)$", re.I)
 
 
 class Parser:
@@ -428,6 +436,10 @@ class Parser:
                     node = Sym(node.name, sub)
                 elif isinstance(node, T) and isinstance(node.arg, Sym) and node.arg.sub is None:
                     node = T(Sym(node.arg.name, sub))
+                elif isinstance(node, Num) and node.value == 1 and isinstance(sub, (Rel, And, Iverson)):
+                    node = sub if isinstance(sub, Iverson) else Iverson(sub)  # 1_{w=o}: an indicator
+                elif isinstance(node, Zero) and not isinstance(sub, (Rel, And, Iverson)):
+                    pass  # 0_d, 𝟎_{|V|}: a zero vector (its size is not needed)
                 else:
                     raise ParseError("subscript on a compound expression")
             elif self.at("^"):
@@ -558,6 +570,14 @@ class Parser:
         closer = _OPEN[opener]
         self.expect(opener)
         items = [self.parse_relation()]
+        if opener == "lset" and (self.at(":") or self.at("|")):  # set-builder {k : w_k = w_s}
+            self.next()
+            conds = [self.parse_relation()]
+            while self.at(",") or self.at("cmd", "land") or self.at("cmd", "wedge"):
+                self.next()
+                conds.append(self.parse_relation())
+            self.expect(closer)
+            return SetBuilder(items[0], tuple(conds))
         rows = [items]
         while self.at(",") or self.at(";"):
             if self.next().kind == ";":
@@ -643,6 +663,8 @@ class Parser:
             sub = self.parse_script()
             if isinstance(sub, (Rel, And)):
                 return Iverson(sub)
+            if isinstance(sub, Iverson):
+                return sub
             raise ParseError("𝟙 with a subscript that is not a condition")
         if self.at("[") or self.at("lset") or self.at("("):
             save = self.i
@@ -688,9 +710,20 @@ class Parser:
         if self.at("'"):
             self.next()
             fn = "dsigma"
+        power = None
+        if fn == "sigma" and self.at("^") and (self.at("num", k=1) or self.at("{", k=1) and self.at("num", k=2)
+                                               and self.at("}", k=3)):
+            self.next()  # σ^2(x) = σ(x)^2
+            if self.at("{"):
+                self.next()
+                power = Num(float(self.next().value))
+                self.next()
+            else:
+                power = Num(float(self.next().value[0]))
         if not (self.at("(") or self.at("{") or self.at("[")):
             raise ParseError("σ without an argument")
-        return Call(fn, (self.function_argument(),))
+        call = Call(fn, (self.function_argument(),))
+        return Pow(call, power) if power is not None else call
 
     def cmd_exp(self) -> Node:
         return Call("exp", (self.function_argument(),))
@@ -722,8 +755,14 @@ class Parser:
         deriv = _derivative_from_frac(num, den)
         if deriv is not None:
             wrt, fn_toks = deriv
+            if len(fn_toks) == 1 and fn_toks[0].kind == "cmd" and fn_toks[0].value == "sigma" \
+                    and isinstance(wrt, Sym) and wrt.sub is None:
+                return Deriv(Call("sigma", (wrt,)), wrt)  # dσ/dx
             if fn_toks:
-                return Deriv(Parser(fn_toks).parse_full(), wrt)
+                fn = Parser(fn_toks).parse_full()
+                if isinstance(fn, Sym) and fn.name == "J" and self.at("("):  # ∂J/∂U (v_c, w_{t+j}, U)
+                    fn = FnApp(fn, self.parse_call_args())
+                return Deriv(fn, wrt)
             if self.starts_factor():
                 return Deriv(self.parse_term(), wrt)
             return Deriv(None, wrt)
@@ -916,6 +955,46 @@ def _drop_where_clause(toks: list[Tok]) -> list[Tok]:
     return toks
 
 
+_SHAPE_LETTERS = {"d", "V", "K", "N", "n", "m"}
+
+
+def _drop_annotations(toks: list[Tok]) -> list[Tok]:
+    """Drop a trailing type annotation: ``… \\in \\mathbb{R}^{d×|V|}`` or ``… \\quad (d × 1)``."""
+    depth = 0
+    for k, t in enumerate(toks):
+        if t.kind in ("{", "(", "[", "lset", "begin"):
+            depth += 1
+        elif t.kind in ("}", ")", "]", "rset", "end"):
+            depth -= 1
+        if depth == 0 and k > 0 and t.kind == "cmd" and t.value == "in" and k + 1 < len(toks):
+            nxt = toks[k + 1]
+            if (nxt.kind == "cmd" and nxt.value == "mathbb") or (nxt.kind == "letter" and nxt.value == "R"):
+                return _strip_punct(toks[:k])
+    if len(toks) > 2 and toks[-1].kind == ")":
+        start = _matching_open(toks, len(toks) - 1)
+        inner = toks[start + 1 : -1]
+        if start > 0 and any(t.kind == "cmd" and t.value == "times" for t in inner) and all(
+            t.kind in ("num", "|") or (t.kind == "cmd" and t.value == "times")
+            or (t.kind == "letter" and t.value in _SHAPE_LETTERS) for t in inner
+        ):
+            head = toks[:start]
+            while head and head[-1].kind == "cmd" and head[-1].value in ("quad", "qquad"):
+                head = head[:-1]
+            return _strip_punct(head)
+    return toks
+
+
+_RANGE = re.compile(
+    r"^(?:\\forall)?[a-z](?:=1,?(?:\\ldots,?)?(?:K|\|V\|)"
+    r"|\\in(?:\[|\\\{)1,?(?:\\ldots,?)?(?:K|\|V\|)(?:\]|\\\})|\\in\[K\]|\\in(?:V|\\text\{Vocab\}))$"
+)
+
+
+def _is_range(text: str) -> bool:
+    """``k = 1, …, K``, ``s ∈ [1, K]``, ``w ∈ V``: the range of an index, not a case condition."""
+    return bool(_RANGE.match(re.sub(r"\s+|\\q?quad", "", text)))
+
+
 def _short_condition(rest: list[Tok]) -> bool:
     """A plausible case condition: short, with a relation, no second equation."""
     body = [t for t in rest if t.kind not in ("text", "cmd") or t.value not in ("quad", "qquad")]
@@ -995,7 +1074,7 @@ def parse_condition(toks: list[Tok]) -> Optional[Node]:
             elif t.kind == "text":
                 pieces[-1] = ""
     text = " ".join(p for p in pieces if p).strip(" ,.:;")
-    if not text:
+    if not text or _is_range(text):
         return None
     if _OTHERWISE.match(text):
         return _OTHERWISE_NODE
@@ -1129,7 +1208,7 @@ def parse_equation(latex: str, boxed: bool = False) -> Equation:
             condition = parse_condition(cond_toks)
         except ParseError as exc:
             cond_error = str(exc)
-    segments = [_strip_punct(s) for s in _top_level_split(toks, {"="})]
+    segments = [_drop_annotations(_strip_punct(s)) for s in _top_level_split(toks, {"="})]
     segments = [s for s in segments if s]
     nodes: list[Union[Node, str]] = []
     for seg in segments:
@@ -1261,6 +1340,9 @@ class _Printer:
 
     def p_SetLit(self, n: SetLit) -> str:
         return "{" + ", ".join(self.show(i) for i in n.items) + "}"
+
+    def p_SetBuilder(self, n: SetBuilder) -> str:
+        return "{" + self.show(n.var) + " : " + ", ".join(self.show(c) for c in n.conds) + "}"
 
     def p_Deriv(self, n: Deriv) -> str:
         fn = self.show(n.fn) if n.fn is not None else ""

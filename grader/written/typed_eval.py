@@ -59,6 +59,7 @@ from grader.written.parse import (
     Ones,
     Pow,
     Rel,
+    SetBuilder,
     SetLit,
     Sum,
     Sym,
@@ -345,6 +346,10 @@ class Evaluator:
             return float(self.p.x)
         if ctx.family == "scalar" and name == "alpha":
             return float(self.p.alpha)
+        if ctx.family == "neg" and name == "K" and name not in env:
+            return float(self.p.K)  # the number of negative samples
+        if ctx.family == "skip" and name == "m" and name not in env:
+            return float(len(self.p.window) // 2)  # the window size
         if name in env or name in ctx.free:
             raise Unsupported(f"index {name} used as a number")
         if name.startswith("hat:"):
@@ -436,6 +441,8 @@ class Evaluator:
         fn = node.fn
         if fn in self.ctx.forbid:
             raise Unsupported("the answer is written with the function it should differentiate")
+        if fn == "abs" and len(node.args) == 1 and isinstance(node.args[0], SetBuilder):
+            return float(self.count(node.args[0], env))
         args = [self.value(a, env) for a in node.args]
         if fn == "sigma":
             return _elementwise(sigmoid, args[0])
@@ -451,6 +458,8 @@ class Evaluator:
             vals = [_scalar(a) for a in args]
             return max(vals) if fn == "max" else min(vals)
         if fn == "abs":
+            if isinstance(node.args[0], SetBuilder):
+                return float(self.count(node.args[0], env))
             if not _is_scalar(args[0]):
                 raise Unsupported("|·| of a vector")
             return abs(_scalar(args[0]))
@@ -505,10 +514,30 @@ class Evaluator:
         return self.per_term_gradient(node, env)
 
     # -- sums
+    def count(self, node: SetBuilder, env: dict) -> int:
+        """``|{k : w_k = w_s}|``: how many values of the index satisfy the conditions."""
+        var, domain, conds = self.sum_spec(Sum((node,), None, Zero()), env)
+        total = 0
+        for iv in domain:
+            inner = dict(env)
+            inner[var] = iv
+            total += all(self.condition(c, inner) for c in conds)
+        return total
+
     def sum_spec(self, node: Sum, env: dict) -> tuple[str, list[IndexVal], list]:
         """``(variable, domain values, conditions)`` of a sum."""
         var, lower, conds, in_set = None, None, [], None
-        for item in node.sub:
+        items = []
+        for item in node.sub:  # Σ_{\{k : w_k = w_s\}} and Σ_{k ∈ \{k : …\}}: the set builder's variable and conditions
+            if isinstance(item, Rel) and item.op == "in" and isinstance(item.right, SetBuilder) \
+                    and item.left == item.right.var:
+                item = item.right
+            if isinstance(item, SetBuilder):
+                items.append(item.var)
+                items.extend(item.conds)
+            else:
+                items.append(item)
+        for item in items:
             if isinstance(item, Sym) and item.sub is None and var is None and not self._bound(item.name, env):
                 var = item.name
             elif isinstance(item, Rel) and item.op == "=" and var is None and _free_letter(item.left, self, env):
@@ -521,12 +550,22 @@ class Evaluator:
             else:
                 conds.append(item)
         if var is None:
-            var = self._implicit_variable(conds, env)
+            var = self._window_variable(conds, env) or self._implicit_variable(conds, env)
         domain = self._domain(var, lower, node.sup, in_set, conds, env)
         return var, domain, conds
 
     def _bound(self, name: str, env: dict) -> bool:
         return name in env or name in self.ctx.free or name in ("o", "c")
+
+    def _window_variable(self, conds: list, env: dict) -> Optional[str]:
+        """``Σ_{j ≠ 0}`` in a skip-gram answer: ``j`` runs over the window."""
+        if self.ctx.family != "skip":
+            return None
+        for cond in conds:
+            if isinstance(cond, Rel) and cond.op == "!=" and isinstance(cond.right, Zero) \
+                    and isinstance(cond.left, Sym) and cond.left.sub is None and not self._bound(cond.left.name, env):
+                return cond.left.name
+        return None
 
     def _implicit_variable(self, conds: list, env: dict) -> str:
         """``Σ_{w_k = w_s}``: the unbound letter used as a sample subscript."""
@@ -541,6 +580,12 @@ class Evaluator:
 
     def _domain(self, var: str, lower, sup, in_set, conds: list, env: dict) -> list[IndexVal]:
         p = self.p
+        if in_set is not None and _is_sample_set(in_set):
+            # Σ_{w ∈ {w_1, …, w_K}}: a sum over a *set* counts a repeated sample once
+            words = list(dict.fromkeys(p.negatives))
+            return [IndexVal("word", w, w) for w in words]
+        if in_set is not None and _is_position_range(in_set):
+            return [IndexVal("neg", w, k) for k, w in enumerate(p.negatives)]
         kind = _bound_kind(sup, lower, in_set)
         if kind is None and lower is None and sup is None and in_set is None:
             kind = self._default_kind(var, conds)
@@ -633,6 +678,10 @@ class Evaluator:
             raise Unsupported("a derivative of something other than J in the answer")
         if isinstance(head_sub, Text) and re.search(r"neg|skip", head_sub.text, re.I):
             raise Unsupported(f"∂J_{{{head_sub.text}}} inside the answer")
+        wrt = node.wrt
+        if not args and self.ctx.family == "naive" and isinstance(wrt, Sym) and wrt.name == "u" \
+                and wrt.sub is not None:
+            args = (Sym("v", Sym("c")), Sym("o"), Sym("U"))  # part e: ∂J/∂u_k is ∂J(v_c, o, U)/∂u_k
         if len(args) != 3:
             raise Unsupported("∂J/∂… without the arguments (v_c, outside word, U): which loss term is it?")
         outside = self.word(args[1], env)
@@ -722,6 +771,26 @@ def _bound_kind(sup, lower, in_set) -> Optional[str]:
     if sup == Sym("m") and isinstance(lower, Neg) and lower.arg == Sym("m"):
         return "window"
     raise Unsupported("sum bounds not understood")
+
+
+def _is_sample_set(node) -> bool:
+    """``{w_1, …, w_K}`` (or ``{u_{w_1}, …}``): the set of sampled words."""
+    if not isinstance(node, SetLit) or len(node.items) != 3 or not isinstance(node.items[1], Dots):
+        return False
+    first, last = node.items[0], node.items[2]
+    ok_first = isinstance(first, Sym) and first.name == "w" and first.sub == Num(1.0)
+    ok_last = isinstance(last, Sym) and last.name == "w" and last.sub == Sym("K")
+    return ok_first and ok_last
+
+
+def _is_position_range(node) -> bool:
+    """``{1, …, K}``, ``[1, K]``, ``[K]``: the sample positions."""
+    if isinstance(node, SetLit) and len(node.items) == 3 and isinstance(node.items[1], Dots):
+        return node.items[0] == Num(1.0) and node.items[2] == Sym("K")
+    if isinstance(node, Matrix) and len(node.rows) == 1:
+        row = node.rows[0]
+        return tuple(row) == (Num(1.0), Sym("K"))
+    return False
 
 
 def _window_chain(node: And) -> Optional[str]:

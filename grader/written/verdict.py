@@ -25,12 +25,17 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
+import hashlib
+import json
+import os
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable, Optional, Union
 
 import numpy as np
 
-from grader.written.parse import Mul, Node, Sym, T, to_text, walk
+from grader.written.parse import Add, Mul, Node, Sym, T, to_text, walk
 from grader.written.typed_eval import (
     Context,
     EvalError,
@@ -112,6 +117,7 @@ class Candidate:
     how: str = ""
     notes: list[str] = field(default_factory=list)
     written: str = ""  # the equation as the student wrote it
+    line: int = 0  # line of the document where it was found
 
 
 @dataclass(frozen=True)
@@ -183,10 +189,85 @@ def reference(part: str, point, **changes) -> Union[np.ndarray, float]:
     hit = _REF_CACHE.get(key)
     if hit is None or hit[0] is not point:
         p = dataclasses.replace(point, **changes) if changes else point
-        value = _derivations().reference_value(part, p)
+        value = _DISK.get(p, part)
+        if value is None:
+            value = _derivations().reference_value(part, p)
+            _DISK.put(p, part, value)
         hit = (point, value if np.isscalar(value) or np.ndim(value) == 0 else column(value))
         _REF_CACHE[key] = hit
     return hit[1]
+
+
+class _DiskCache:
+    """Reference values on disk (``$W2V_CACHE_DIR/written``, default ``~/.cache/w2v-grader/written``).
+
+    The draws are fixed, so the values are too: the sympy derivation (tens of seconds) is paid once per
+    machine, not once per run.  Entries are keyed by the point's full content and the part; the file
+    name carries the hash of ``reference/derivations.py``, so a changed derivation never reads old values.
+    Any I/O problem just means computing again.
+    """
+
+    def __init__(self) -> None:
+        self.values: Optional[dict] = None
+        self.dirty = False
+
+    @functools.cached_property
+    def path(self) -> Path:
+        root = Path(os.environ.get("W2V_CACHE_DIR") or Path.home() / ".cache" / "w2v-grader")
+        source = Path(_derivations().__file__).read_bytes()
+        return root / "written" / f"reference-{hashlib.sha256(source).hexdigest()[:16]}.json"
+
+    @staticmethod
+    def key(point, part: str) -> str:
+        digest = hashlib.sha256(part.encode())
+        for f in dataclasses.fields(point):
+            value = getattr(point, f.name)
+            digest.update(f.name.encode())
+            digest.update(np.ascontiguousarray(value).tobytes() if isinstance(value, np.ndarray)
+                          else repr(value).encode())
+        return digest.hexdigest()
+
+    def _load(self) -> dict:
+        if self.values is None:
+            try:
+                self.values = json.loads(self.path.read_text(encoding="utf-8"))
+                if not isinstance(self.values, dict):
+                    self.values = {}
+            except Exception:  # no home, unreadable or corrupt file: compute again
+                self.values = {}
+        return self.values
+
+    def get(self, point, part: str):
+        entry = self._load().get(self.key(point, part))
+        if not isinstance(entry, dict):
+            return None
+        try:
+            value = np.asarray(entry["data"], float).reshape(entry["shape"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        return float(value) if value.ndim == 0 else value
+
+    def put(self, point, part: str, value) -> None:
+        arr = np.asarray(value, float)
+        self._load()[self.key(point, part)] = {"shape": list(arr.shape), "data": arr.ravel().tolist()}
+        self.dirty = True
+
+    def flush(self) -> None:
+        if not self.dirty or self.values is None:
+            return
+        self.dirty = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(self.values, fh)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, self.path)
+        except Exception:  # a read-only or missing cache folder only costs time
+            pass
+
+
+_DISK = _DiskCache()
 
 
 @functools.cache
@@ -252,6 +333,8 @@ def applies(cand: Candidate, case: Case, point, spec: PartSpec) -> Optional[dict
     if free is None:
         return None
     if cand.condition is not None and not _is_otherwise(cand.condition):
+        if not free and case.word == "o":  # ∂J/∂u_o stated "for w = o": the condition names w
+            free = {"w": target_index(case, point)}
         ctx = Context(case_point(case, point), spec.family, free)
         if not Evaluator(ctx).condition(cand.condition, {}):
             return None
@@ -378,7 +461,8 @@ def _variants(node: Node) -> Iterable[tuple[Node, str]]:
             yield _replace_once(node, target, swapped), f"reading {to_text(target)} as {to_text(swapped)}"
         if isinstance(target, T):
             yield _replace_once(node, target, target.arg), f"reading {to_text(target)} as {to_text(target.arg)}"
-        if isinstance(target, Sym) and _is_array_symbol(target) and not _inside_transpose(node, target):
+        if (isinstance(target, Sym) and _is_array_symbol(target) or isinstance(target, Add)) \
+                and not _inside_transpose(node, target):
             yield _replace_once(node, target, T(target)), f"reading {to_text(target)} as {to_text(T(target))}"
 
 
@@ -444,6 +528,13 @@ def _uses_U(cands: list[Candidate]) -> bool:
 
 def judge(part: str, cands: list[Candidate]) -> tuple[Verdict, str]:
     """Verdict and reason for the final expression(s) of an expression-valued ``part``."""
+    try:
+        return _judge(part, cands)
+    finally:
+        _DISK.flush()
+
+
+def _judge(part: str, cands: list[Candidate]) -> tuple[Verdict, str]:
     spec = SPECS[part]
     out = evaluate_part(part, cands)
     guesses = sorted(out.notes | {n for c in cands for n in c.notes})
