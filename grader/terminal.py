@@ -28,7 +28,7 @@ def print_summary(result: GradeResult, *, html_path: Optional[Path] = None, firs
         score = sum(t.score for t in shown)
         total = sum(t.max_score for t in shown)
         pending = sum(t.max_score for t in tests if t.status == Status.SKIPPED)
-        failing = [t.status for t in shown if t.status != Status.PASSED]
+        failing = [t.status for t in shown if t.status != Status.PASSED and t.max_score > 0]  # 0 points: info only
         status = MARK[failing[0]] if failing else "PASS"
         extra = f"  (+{pending:g} not run here)" if pending else ""
         print(f"  [{status}] {function:<30} {score:5.2f} / {total:5.2f}{extra}")
@@ -44,7 +44,8 @@ def print_summary(result: GradeResult, *, html_path: Optional[Path] = None, firs
 
 
 def _print_first_failure(tests) -> None:
-    for test in tests:
+    """The first failing test of a function (graded tests before 0-point informational ones)."""
+    for test in sorted(tests, key=lambda t: t.max_score <= 0):
         if test.status in (Status.PASSED, Status.SKIPPED):
             continue
         print(f"      ✗ {test.name}: {test.summary[:300]}")

@@ -10,8 +10,9 @@ HINTS: dict[str, str] = {
     "sigmoid.correctness": "sigmoid must work elementwise on scalars and arrays of any shape and return the same shape.",
     "sigmoid.stability": "For large |x|, exp overflows. 1/(1+exp(-x)) is fine; exp(x)/(1+exp(x)) gives inf/inf = nan "
                          "for x ≳ 710. Use a form that never divides two huge numbers.",
-    "naiveSoftmaxLossAndGradient.correctness": "Check ŷ = softmax(U v_c) over ALL words, loss = −log ŷ_o, "
-        "gradCenterVec = Uᵀ(ŷ − y) with U = outsideVectors (V, d), and gradOutsideVecs = (ŷ − y) v_cᵀ (shape (V, d)).",
+    "naiveSoftmaxLossAndGradient.correctness": "Check that ŷ is the softmax of the scores of ALL words, that the "
+        "loss is −log ŷ_o, and that your gradients match your derivation in the written part. outsideVectors holds "
+        "one word per ROW (shape (V, d), the handout's U transposed), so its gradient has shape (V, d) too.",
     "naiveSoftmaxLossAndGradient.stability": "Large scores overflow exp: subtract the maximum score before "
         "exponentiating (utils.softmax does this for you).",
     "naiveSoftmaxLossAndGradient.gradcheck": "Your loss and your gradient disagree: the gradient is not the "
@@ -30,13 +31,13 @@ HINTS: dict[str, str] = {
     "skipgram.gradcheck": "Summing over outside words must be consistent with the gradients you return.",
     "skipgram.integration": "Informational: your skipgram with your own losses differs from the reference; fix the "
         "loss functions first (their own tests show where).",
-    "sgd.correctness.trajectory": "Each iteration: loss, grad = f(x); x -= step * grad. Descend (minus), "
-        "use the given step, and keep x's shape.",
+    "sgd.correctness.trajectory": "Each iteration evaluates f once at the current x and takes one step of size "
+        "`step` against the gradient (descend: the loss must go down), keeping x's shape.",
     "sgd.correctness.postprocessing": "Apply postprocessing to x after every update and keep its result: "
         "x = postprocessing(x).",
     "sgd.correctness.anneal": "Do not remove the provided annealing: step *= 0.5 every ANNEAL_EVERY iterations.",
-    "sgd.correctness.progress": "Call f exactly once per iteration and assign loss (loss, grad = f(x)) so the "
-        "progress print shows it.",
+    "sgd.correctness.progress": "Call f exactly once per iteration and store the loss it returns in the variable "
+        "`loss`, so the provided progress print can show it.",
     "sgd.correctness.saved_params": "With useSaved=True the provided code resumes from saved_params_*.npy; keep that "
         "scaffolding and start your loop from the loaded x.",
     "sgd.integration": "Informational: training the word vectors with your sgd did not match the reference.",

@@ -128,7 +128,7 @@ def _direction_hint(points: np.ndarray, expected: np.ndarray) -> str:
     if len(points) > 1 and len(expected) > 1:
         step_got, step_exp = points[1] - points[0], expected[1] - expected[0]
         if arrays_close(step_got, -step_exp, 1e-6, 1e-12):
-            return " — the first update has the opposite sign: sgd must descend (x -= step * grad)."
+            return " — the first update has the opposite sign: sgd must move x against the gradient (descend)."
     return ""
 
 

@@ -59,6 +59,7 @@ class SpeedSample:
     capped: dict[str, float] = field(default_factory=dict)  # call id -> ratio lower bound when killed early
     wrong: dict[str, WrongOutput] = field(default_factory=dict)  # call id -> how the timed call's output is wrong
     events: list[SandboxEvent] = field(default_factory=list)
+    digests: dict[str, Any] = field(default_factory=dict)  # call id -> digest of the student side's output
 
 
 def speed_calls(function: str, rubric: Rubric) -> list[dict[str, Any]]:
@@ -95,13 +96,20 @@ def speed_calls(function: str, rubric: Rubric) -> list[dict[str, Any]]:
 
 
 def measure(functions: list[str], student_files: dict[str, Path], reference_files: dict[str, Path],
-            rubric: Rubric, deadline: Optional[float] = None, utils_prefixes: Sequence[str] = ()) -> SpeedSample:
+            rubric: Rubric, deadline: Optional[float] = None, utils_prefixes: Sequence[str] = (), *,
+            reference_scale: Optional[dict[str, float]] = None,
+            expected_digests: Optional[dict[str, Any]] = None) -> SpeedSample:
     """Time every call of ``functions`` in two concurrent workers, alternating block by block.
 
     The reference worker calibrates the repetition count of each call on its first block; the
     student worker then runs the same count.  Blocks alternate reference, student, reference,
     student... (``blocks`` blocks each), so slow drifts of the machine's load
     hit both sides alike.  A student block that exceeds the no-credit budget is killed.
+
+    Self-check kit (:mod:`grader.kit`): ``reference_files`` is the calibration workload;
+    ``reference_scale[call id]`` (reference CPU / calibration CPU, measured when the kit was
+    built) turns each calibration time into an estimate of the reference's, and
+    ``expected_digests`` replaces the reference worker's output digests.
     """
     sample = SpeedSample()
     calls = [c for f in functions for c in speed_calls(f, rubric)]
@@ -124,7 +132,8 @@ def measure(functions: list[str], student_files: dict[str, Path], reference_file
                 ref_cpu = ref.run_block(cid, block, reps=None)
                 if ref_cpu is None:
                     break
-                sample.reference.setdefault(cid, []).append(ref_cpu / ref.reps[cid])
+                scale = reference_scale.get(cid, 1.0) if reference_scale else 1.0
+                sample.reference.setdefault(cid, []).append(ref_cpu / ref.reps[cid] * scale)
                 if cid in sample.capped or stu.finished_call(cid):
                     continue
                 budget = statistics.median(sample.reference[cid]) * ref.reps[cid] * \
@@ -142,15 +151,18 @@ def measure(functions: list[str], student_files: dict[str, Path], reference_file
     if failed:
         raise SpeedGraderError("\n".join(failed))
     sample.events = stu.events()
-    sample.wrong = _wrong_outputs(ref, stu, calls)
+    sample.digests = {c["id"]: stu.digest(c["id"]) for c in calls}
+    expected = expected_digests if expected_digests is not None else {c["id"]: ref.digest(c["id"]) for c in calls}
+    sample.wrong = _wrong_outputs(expected, sample.digests, calls)
     return sample
 
 
-def _wrong_outputs(ref: _Side, stu: _Side, calls: list[dict[str, Any]]) -> dict[str, WrongOutput]:
+def _wrong_outputs(expected_digests: dict[str, Any], student_digests: dict[str, Any],
+                   calls: list[dict[str, Any]]) -> dict[str, WrongOutput]:
     """Timed calls whose output (shape + projections) differs from the reference's."""
     wrong = {}
     for call in calls:
-        expected, got = ref.digest(call["id"]), stu.digest(call["id"])
+        expected, got = expected_digests.get(call["id"]), student_digests.get(call["id"])
         if expected is None or got is None:
             continue
         got = got if isinstance(got, list) else []  # the student's worker wrote it: untrusted

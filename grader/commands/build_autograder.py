@@ -100,16 +100,7 @@ def build_autograder(out: Path, *, rubric_path: Optional[Path] = None, repo_root
     files["grader/rubric_default.toml"] = rubric_bytes
     files["BUILD_INFO.json"] = _build_info(files, rubric)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w") as archive:
-        for name in sorted(files):
-            entry = zipfile.ZipInfo(name, date_time=FIXED_TIME)
-            entry.create_system = 3  # Unix, so that external_attr holds the mode
-            entry.external_attr = ((0o100755 if name in EXECUTABLES else 0o100644) & 0xFFFF) << 16
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(entry, files[name], compresslevel=9)
-    tmp.replace(out)
+    write_zip(out, files, executables=EXECUTABLES)
 
     warnings = []
     budget = rubric.limits.budget_seconds
@@ -120,6 +111,21 @@ def build_autograder(out: Path, *, rubric_path: Optional[Path] = None, repo_root
             "(up to 40 min), or lower [limits] budget_seconds")
     return {"entries": len(files), "rubric_name": rubric.name, "max_score": rubric.max_score,
             "budget_seconds": budget, "warnings": warnings, "names": sorted(files)}
+
+
+def write_zip(out: Path, files: dict[str, bytes], executables: Iterable[str] = ()) -> None:
+    """Write ``files`` (member name → bytes) to ``out`` deterministically and atomically."""
+    executables = set(executables)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w") as archive:
+        for name in sorted(files):
+            entry = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+            entry.create_system = 3  # Unix, so that external_attr holds the mode
+            entry.external_attr = ((0o100755 if name in executables else 0o100644) & 0xFFFF) << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, files[name], compresslevel=9)
+    tmp.replace(out)
 
 
 def collect_files(repo_root: Path) -> dict[str, bytes]:

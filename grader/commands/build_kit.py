@@ -1,0 +1,229 @@
+"""``w2v-grader build-kit``: the student self-check kit (``w2v-grader check`` without the solution).
+
+The kit is a zip students install with ``pip install w2v-check-kit.zip``.
+It holds the grader's checking code, the provided ``utils`` package and,
+in ``grader/kit_data/`` (see :mod:`grader.kit`):
+
+* the reference's outputs for the rubric's **visible** tests only (their
+  inputs and expected values are shown in reports anyway);
+* per timed call, the reference/calibration CPU ratio and the digest of the
+  reference's output, measured here on the instructor's machine.
+
+It never holds ``reference/word2vec.py``, ``sgd.py``, ``run.py``, the sympy
+derivations, the written-answer checker (it embeds the written solutions),
+expected values of hidden or later-released tests, or the instructor
+commands.  Files are chosen from an allowlist, so a new module is left out
+until someone decides it belongs in students' hands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterator, Optional
+
+from grader.commands.build_autograder import BuildError, _read, _walk, write_zip
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+KIT_ALLOWLIST = (
+    "grader/__init__.py", "grader/__main__.py", "grader/cli.py", "grader/kit.py",
+    "grader/cases.py", "grader/compare.py", "grader/discover.py", "grader/execute.py", "grader/pipeline.py",
+    "grader/proc_tree.py", "grader/results.py", "grader/rubric.py", "grader/sandbox.py", "grader/terminal.py",
+    "grader/commands/__init__.py", "grader/commands/_common.py", "grader/commands/check.py",
+    "grader/checks/", "grader/report/", "grader/worker/", "grader/calibration/",
+)
+"""Everything of the grader that ships in a kit (folders end with /)."""
+REFERENCE_STUB = b'"""The provided utils package only: the reference solution is not part of the self-check kit."""\n'
+CALIBRATION_BLOCKS = 7
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "build-kit", help="build the students' self-check kit (no solution inside)",
+        description="Build the zip students install to run `w2v-grader check`: visible tests' expected values "
+                    "and speed calibration, no reference solution, no hidden expected values.")
+    parser.add_argument("--out", type=Path, default=Path("w2v-check-kit.zip"),
+                        help="where to write the kit (default: w2v-check-kit.zip)")
+    parser.add_argument("--rubric", type=Path, default=None, help="rubric TOML (default: the bundled one)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        info = build_kit(args.out, rubric_path=args.rubric)
+    except BuildError as exc:
+        print(f"build-kit: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out}: {info['entries']} files, expected values of {info['expected_calls']} visible calls, "
+          f"speed calibration of {len(info['speed_scale'])} timed calls ({info['seconds']:.0f} s)")
+    print("Students install it with:  pip install " + str(args.out) + "   and run:  w2v-grader check")
+    return 0
+
+
+def build_kit(out: Path, *, rubric_path: Optional[Path] = None, repo_root: Path = REPO_ROOT) -> dict:
+    """Write the kit to ``out``; returns a summary (entries, counts, speed scales, names)."""
+    import time
+
+    from grader import __version__, kit
+    from grader.rubric import DEFAULT_RUBRIC, RubricError, load_rubric
+
+    started = time.monotonic()
+    if kit.manifest() is not None:
+        raise BuildError("this is a self-check kit itself (it has no reference solution to build from)")
+    rubric_path = Path(rubric_path) if rubric_path else DEFAULT_RUBRIC
+    try:
+        rubric = load_rubric(rubric_path)
+    except RubricError as exc:
+        raise BuildError(str(exc)) from exc
+    rubric_bytes = rubric_path.read_bytes()
+
+    files = _collect(repo_root)
+    files["grader/rubric_default.toml"] = rubric_bytes
+    expected = _visible_expected_values(rubric)
+    for name, data in expected.items():
+        files[f"grader/kit_data/expected/{name}"] = data
+    scale, digests = _speed_calibration(rubric)
+    from grader.pipeline import _sources_digest
+
+    manifest = kit.KitManifest(sources_digest=_sources_digest().hex(),
+                               rubric_sha256=hashlib.sha256(rubric_bytes).hexdigest(), grader_version=__version__,
+                               speed_scale=scale, speed_digests=digests)
+    files["grader/kit_data/manifest.json"] = manifest.to_json().encode()
+    files["pyproject.toml"] = _pyproject(__version__).encode()
+    files["README.md"] = _readme(rubric).encode()
+    write_zip(Path(out), files)
+    return {"entries": len(files), "expected_calls": sum(n.endswith(".json") for n in expected),
+            "speed_scale": scale, "names": sorted(files), "seconds": time.monotonic() - started}
+
+
+def _collect(repo_root: Path) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for entry in KIT_ALLOWLIST:
+        if entry.endswith("/"):
+            for path in _walk(repo_root / entry):
+                files[path.relative_to(repo_root).as_posix()] = _read(path)
+        else:
+            files[entry] = _read(repo_root / entry)
+    for path in _walk(repo_root / "reference" / "utils"):
+        files[path.relative_to(repo_root).as_posix()] = _read(path)
+    files["reference/__init__.py"] = REFERENCE_STUB
+    return files
+
+
+@contextlib.contextmanager
+def _private_cache() -> Iterator[Path]:
+    """A fresh, empty expected-value cache for this process (so exactly the visible calls land in it)."""
+    before = os.environ.get("W2V_CACHE_DIR")
+    with tempfile.TemporaryDirectory(prefix="w2v-kit-") as tmp:
+        os.environ["W2V_CACHE_DIR"] = tmp
+        try:
+            yield Path(tmp) / "expected"
+        finally:
+            if before is None:
+                os.environ.pop("W2V_CACHE_DIR", None)
+            else:
+                os.environ["W2V_CACHE_DIR"] = before
+
+
+def _visible_expected_values(rubric) -> dict[str, bytes]:
+    """File name → bytes of the reference's outputs on every visible non-speed test's calls."""
+    import shutil
+
+    from grader.pipeline import grade_submission, reference_files
+
+    visible = rubric.__class__(**{**rubric.__dict__, "tests": tuple(
+        t for t in rubric.tests if t.visibility == "visible" and t.check != "speed")})
+    with _private_cache() as cache, tempfile.TemporaryDirectory() as submission:
+        for name, path in reference_files().items():
+            shutil.copyfile(path, Path(submission) / name)
+        result = grade_submission(Path(submission), visible, mode="check")
+        if result.internal_error or result.score < visible.max_score:
+            raise BuildError(f"the reference did not pass its own visible tests ({result.score}/{visible.max_score})")
+        return {path.name: path.read_bytes() for path in sorted(cache.glob("*")) if path.is_file()}
+
+
+def _speed_calibration(rubric) -> tuple[dict[str, float], dict[str, object]]:
+    """Per timed call: reference CPU / calibration CPU (median over blocks) and the reference's output digest."""
+    from grader import kit
+    from grader.checks import speed
+    from grader.pipeline import SPEED_ORDER, reference_files
+
+    functions = [f for f in SPEED_ORDER if any(t.function == f and t.check == "speed" and t.visibility == "visible"
+                                               for t in rubric.tests)]
+    if not functions:
+        return {}, {}
+    more_blocks = rubric.__class__(**{**rubric.__dict__, "speed": rubric.speed.__class__(
+        **{**rubric.speed.__dict__, "blocks": max(CALIBRATION_BLOCKS, rubric.speed.blocks)})})
+    # The reference plays the student's side, the calibration workload the reference's.
+    sample = speed.measure(functions, reference_files(), kit.CALIBRATION_FILES, more_blocks)
+    scale, digests = {}, {}
+    for cid in (call["id"] for f in functions for call in speed.speed_calls(f, rubric)):
+        ratios = [a / b for a, b in zip(sample.student.get(cid, []), sample.reference.get(cid, [])) if b > 0]
+        if not ratios or cid in sample.capped:
+            raise BuildError(f"could not calibrate the timing of {cid} (the reference was not measured)")
+        scale[cid] = round(statistics.median(ratios), 6)
+        digests[cid] = sample.digests.get(cid)
+    return scale, digests
+
+
+def _pyproject(version: str) -> str:
+    return f'''[build-system]
+requires = ["setuptools>=68", "wheel"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "w2v-check-kit"
+version = "{version}"
+description = "Self-check for the CS224n word2vec assignment (visible tests; no solution inside)"
+readme = "README.md"
+requires-python = ">=3.9"
+dependencies = [
+    "numpy>=1.24,<3",
+    "scipy>=1.10,<2",
+    "matplotlib>=3.7,<4",
+    "jinja2>=3.1,<4",
+    "nh3>=0.2,<1",
+    "tomli>=2; python_version < '3.11'",
+]
+
+[project.scripts]
+w2v-grader = "grader.cli:main"
+
+[tool.setuptools.packages.find]
+include = ["grader*", "reference*"]
+
+[tool.setuptools.package-data]
+grader = ["*.toml", "report/templates/*", "calibration/*.py", "kit_data/*.json", "kit_data/expected/*"]
+reference = ["utils/*.py"]
+'''
+
+
+def _readme(rubric) -> str:
+    visible = [t for t in rubric.tests if t.visibility == "visible"]
+    return f"""# w2v-check-kit: self-check for the word2vec assignment
+
+Install it once (in the environment you use for the assignment):
+
+    pip install w2v-check-kit.zip
+
+Then, in your assignment folder (where word2vec.py and sgd.py are):
+
+    w2v-grader check
+
+It runs the {len(visible)} visible tests of the course's rubric in the same sandbox as the
+course's grader, prints one line per function and writes `w2v-report.html` with reproducers and
+hints. It exits 1 if anything failed.
+
+- The kit does not contain the solution. Expected values are stored for the visible tests only
+  (the same inputs and values the report shows you). Hidden and later-released tests run only on
+  the course's grader; the report lists them as pending.
+- Speed is an **estimate**: the kit cannot time the reference, so it times a calibration workload
+  on your machine and scales it by the reference/calibration ratio measured by the course staff.
+  The course's grader times your code against the reference itself.
+"""
