@@ -152,7 +152,7 @@ def _run_tests(found: Discovery, rubric: Rubric, specs: list[TestSpec], deadline
         for spec in specs:
             if spec.id in by_id:
                 on_test(by_id[spec.id])
-    if speed_specs:
+    if speed_specs:  # after the correctness job, never beside it: timings get the machine to themselves
         speed_results = _speed_tests(speed_specs, student_files, rubric, deadline, speed_lock, prefixes, charged)
         by_id.update(speed_results)
         for test in speed_results.values():
@@ -245,38 +245,52 @@ def _note_imports(run: JobRun, result: GradeResult) -> None:
                 exc.get("traceback", "")))
 
 
-def _speed_tests(specs: list[TestSpec], student_files: dict[str, Path], rubric: Rubric,
-                 deadline: Optional[float], speed_lock: Optional[ContextManager],
-                 utils_prefixes: list[str],
-                 charged: Optional[dict[str, charge_once.Charged]] = None) -> dict[str, TestResult]:
-    functions = [f for f in SPEED_ORDER if any(s.function == f for s in specs)]
+def _measure_speed(functions: list[str], student_files: dict[str, Path], rubric: Rubric,
+                   deadline: Optional[float], speed_lock: Optional[ContextManager],
+                   utils_prefixes: list[str]) -> speed.SpeedSample | str:
+    """Time ``functions`` (under ``speed_lock``); the traceback text if the grader failed twice."""
+    functions = [f for f in SPEED_ORDER if f in functions]
     failure = ""
     for _attempt in range(2):  # a grader-side failure is retried once, then reported as ours
         try:
             baseline, manifest = _timing_baseline()
             with speed_lock or contextlib.nullcontext():
-                sample = speed.measure(functions, student_files, baseline, rubric, deadline, utils_prefixes,
-                                       reference_scale=manifest.speed_scale if manifest else None,
-                                       expected_digests=manifest.speed_digests if manifest else None)
-            break
+                return speed.measure(functions, student_files, baseline, rubric, deadline, utils_prefixes,
+                                     reference_scale=manifest.speed_scale if manifest else None,
+                                     expected_digests=manifest.speed_digests if manifest else None)
         except speed.SpeedGraderError as exc:
             failure = str(exc)
-    else:
-        out = {}
+    return failure
+
+
+def _speed_verdicts(specs: list[TestSpec], sample: speed.SpeedSample | str, rubric: Rubric,
+                    charged: Optional[dict[str, charge_once.Charged]] = None) -> dict[str, TestResult]:
+    """One speed TestResult per spec from a measurement (or the grader's failure text)."""
+    out = {}
+    if isinstance(sample, str):
         for spec in specs:
             out[spec.id] = error_result(spec, "Not timed: the grader failed internally while measuring speed "
                                         "(not your fault). Staff have the details.", [])
-            out[spec.id].events.append(SandboxEvent("note", "internal grader error", failure))
+            out[spec.id].events.append(SandboxEvent("note", "internal grader error", sample))
         return out
-    out = {}
+    in_kit = kit.manifest() is not None
     for spec in specs:
         verdict = speed.verdict(spec.function, sample, rubric, (charged or {}).get(spec.function))
-        if manifest is not None and verdict.verdict != "not_measured":
+        if in_kit and verdict.verdict != "not_measured":
             verdict.explanation += (" (Estimated by the self-check kit from a calibration workload timed on your "
                                     "machine; the course's grader times the reference itself.)")
         events = [e for e in sample.events if spec.function in e.message or spec.function in e.detail]
         out[spec.id] = speed.evaluate(spec, verdict, events, rubric)
     return out
+
+
+def _speed_tests(specs: list[TestSpec], student_files: dict[str, Path], rubric: Rubric,
+                 deadline: Optional[float], speed_lock: Optional[ContextManager],
+                 utils_prefixes: list[str],
+                 charged: Optional[dict[str, charge_once.Charged]] = None) -> dict[str, TestResult]:
+    """Measure and judge the speed of ``specs``' functions."""
+    sample = _measure_speed([s.function for s in specs], student_files, rubric, deadline, speed_lock, utils_prefixes)
+    return _speed_verdicts(specs, sample, rubric, charged)
 
 
 # --- expected values (reference, cached) -----------------------------------------------------------

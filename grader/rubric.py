@@ -58,13 +58,13 @@ class SpeedSettings:
     full_credit_ratio: float = 3.0
     zero_credit_ratio: float = 10.0
     blocks: int = 3
-    min_reference_cpu: float = 0.05
+    min_reference_cpu: float = 0.03
     growth_factor: int = 4
     loop_growth_margin: float = 1.6
     vocab_size: int = 20000
     dim: int = 50
     negatives: int = 10
-    sigmoid_size: int = 1_000_000
+    sigmoid_size: int = 250_000
 
 
 @dataclass(frozen=True)

@@ -78,8 +78,8 @@ from collections.abc import Callable
 CONTROL_FD = 3
 """File descriptor number of the control pipe inside the worker (``W2V_CONTROL_FD``)."""
 SANDBOX_USER = "w2vsandbox"
-UID_POOL_SIZE = 8
-"""Users ``w2vsandbox``, ``w2vsandbox1`` .. ``w2vsandbox7``: one per concurrent run."""
+UID_POOL_SIZE = 16
+"""Users ``w2vsandbox``, ``w2vsandbox1`` .. ``w2vsandbox15``: one per concurrent run (a grading uses up to 3)."""
 DISABLE_ENV = "W2V_SANDBOX_DISABLE"
 
 L_RLIMITS, L_PGROUP, L_TMPDIR = "rlimits", "process_group", "fresh_tmpdir"

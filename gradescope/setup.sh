@@ -56,9 +56,9 @@ install_system_python() {
 }
 
 create_sandbox_user() {
-    # The sandbox leases one user per concurrent run from a pool: w2vsandbox, w2vsandbox1..7.
+    # The sandbox leases one user per concurrent run from a pool: w2vsandbox, w2vsandbox1..15.
     local name
-    for name in "$W2V_SANDBOX_USER" "$W2V_SANDBOX_USER"{1..7}; do
+    for name in "$W2V_SANDBOX_USER" "$W2V_SANDBOX_USER"{1..15}; do
         if id -u "$name" >/dev/null 2>&1; then
             continue
         fi

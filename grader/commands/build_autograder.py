@@ -86,15 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
 def build_autograder(out: Path, *, rubric_path: Optional[Path] = None, repo_root: Path = REPO_ROOT) -> dict:
     """Write the autograder zip to ``out``; returns a summary (entries, rubric, warnings)."""
-    from grader.rubric import DEFAULT_RUBRIC, RubricError, load_rubric
-
-    rubric_path = Path(rubric_path) if rubric_path else DEFAULT_RUBRIC
-    try:
-        rubric = load_rubric(rubric_path)
-    except RubricError as exc:
-        raise BuildError(str(exc)) from exc
-    rubric_bytes = rubric_path.read_bytes()
-
+    rubric, rubric_bytes = load_build_rubric(rubric_path)
     files = collect_files(repo_root)
     files["rubric.toml"] = rubric_bytes
     files["grader/rubric_default.toml"] = rubric_bytes
@@ -111,6 +103,17 @@ def build_autograder(out: Path, *, rubric_path: Optional[Path] = None, repo_root
             "(up to 40 min), or lower [limits] budget_seconds")
     return {"entries": len(files), "rubric_name": rubric.name, "max_score": rubric.max_score,
             "budget_seconds": budget, "warnings": warnings, "names": sorted(files)}
+
+
+def load_build_rubric(rubric_path: Optional[Path]):
+    """(Rubric, its file's bytes) for a build; the default rubric when ``rubric_path`` is None."""
+    from grader.rubric import DEFAULT_RUBRIC, RubricError, load_rubric
+
+    rubric_path = Path(rubric_path) if rubric_path else DEFAULT_RUBRIC
+    try:
+        return load_rubric(rubric_path), rubric_path.read_bytes()
+    except RubricError as exc:
+        raise BuildError(str(exc)) from exc
 
 
 def write_zip(out: Path, files: dict[str, bytes], executables: Iterable[str] = ()) -> None:

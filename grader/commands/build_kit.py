@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator, Optional
 
-from grader.commands.build_autograder import BuildError, _read, _walk, write_zip
+from grader.commands.build_autograder import BuildError, _read, _walk, load_build_rubric, write_zip
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KIT_ALLOWLIST = (
@@ -71,18 +71,11 @@ def build_kit(out: Path, *, rubric_path: Optional[Path] = None, repo_root: Path 
     import time
 
     from grader import __version__, kit
-    from grader.rubric import DEFAULT_RUBRIC, RubricError, load_rubric
 
     started = time.monotonic()
     if kit.manifest() is not None:
         raise BuildError("this is a self-check kit itself (it has no reference solution to build from)")
-    rubric_path = Path(rubric_path) if rubric_path else DEFAULT_RUBRIC
-    try:
-        rubric = load_rubric(rubric_path)
-    except RubricError as exc:
-        raise BuildError(str(exc)) from exc
-    rubric_bytes = rubric_path.read_bytes()
-
+    rubric, rubric_bytes = load_build_rubric(rubric_path)
     files = _collect(repo_root)
     files["grader/rubric_default.toml"] = rubric_bytes
     expected = _visible_expected_values(rubric)

@@ -388,9 +388,14 @@ class Worker:
         self._random_cache.clear()  # inputs a previous call may have modified in place are not reused
         base = [self.build_arg(a) for a in specs]
         self.seed(call)
+        warm_start = time.process_time()
         digest = _digest(function(*base))  # warm-up (imports, caches), not measured; its output is checked
+        warm_cpu = time.process_time() - warm_start
         if call.get("calibrate"):
-            reps = self._calibrate(function, base, float(call["calibrate"]))
+            target = float(call["calibrate"])
+            # A warm-up that already took a good part of the target calibrates by itself (heavy calls).
+            reps = max(1, round(target / warm_cpu)) if warm_cpu >= target / 2 else \
+                self._calibrate(function, base, target)
             CONTROL.send(f"reps {call['id']} {reps}")
         variants = self._varying_args(specs, base)
         for sample in range(samples):

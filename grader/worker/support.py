@@ -89,6 +89,20 @@ def pseudo_loss(centerWordVec, outsideWordIdx, outsideVectors, dataset=None):  #
     return loss, grad_center, grad_outside
 
 
+def timing_loss(centerWordVec, outsideWordIdx, outsideVectors, dataset=None):  # noqa: N803
+    """The cheapest loss with word2vec's return shapes, used to time ``skipgram`` itself.
+
+    Returns (u_o·v_c, u_o (d,), a (V, d) gradient that is zero except row o): it costs little
+    beyond allocating the (V, d) result, so the timing measures what skipgram does around it.
+    """
+    U = np.asarray(outsideVectors, dtype=np.float64)
+    o = int(outsideWordIdx)
+    v = np.asarray(centerWordVec, dtype=np.float64)
+    grad_outside = np.zeros(U.shape)
+    grad_outside[o] = v
+    return float(U[o] @ v), U[o].copy(), grad_outside
+
+
 def sgd_wrapper(skipgram_fn: Callable, word2ind: dict, word_vectors: np.ndarray, dataset: Any,
                 window: int, loss_fn: Callable, batch: int = 50):
     """The starter's ``word2vec_sgd_wrapper`` semantics (batch of random contexts, halves of the matrix)."""
