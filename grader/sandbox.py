@@ -95,6 +95,7 @@ _TAIL_BYTES = 8192
 _MAX_CONTROL_LINE = 8192
 _STATUS_CAP = 1 << 16
 _STOP_GRACE = 2.0
+_CPU_PERIOD = 0.25  # seconds between reads of a run's CPU time for the per-call CPU limit
 _DRAIN_GRACE = 1.0
 _REAP_TIMEOUT = 5.0
 _SETUP_FAILED = 125
@@ -1182,6 +1183,7 @@ class _Session:
     tramp_done_at: float | None = None
     cpu_at_line: float = 0.0  # tree CPU seconds when the current control line was first seen
     cpu_line_seen: float | None = None  # the control.last_line_at that cpu_at_line belongs to
+    cpu_read_at: float = 0.0  # when /proc was last read (at most every _CPU_PERIOD: it scans every process)
 
     def next_wakeup(self, now: float) -> float:
         """Seconds until the next timer check (bounded)."""
@@ -1202,14 +1204,16 @@ class _Session:
             elif (self.limits.idle_seconds is not None
                   and now - self.control.last_line_at >= self.limits.idle_seconds):
                 self.stop("idle")
-            elif self.limits.idle_cpu_seconds is not None and self._cpu_since_line() >= self.limits.idle_cpu_seconds:
+            elif (self.limits.idle_cpu_seconds is not None and now - self.cpu_read_at >= _CPU_PERIOD
+                  and self._cpu_since_line(now) >= self.limits.idle_cpu_seconds):
                 self.stop("idle")
         if (self.stop_sent_at is not None and not self.hard_killed
                 and now - self.stop_sent_at >= _STOP_GRACE):
             self.hard_kill()
 
-    def _cpu_since_line(self) -> float:
+    def _cpu_since_line(self, now: float) -> float:
         """CPU seconds the run's process tree used since the last control line (±one timer period)."""
+        self.cpu_read_at = now
         cpu = tree_cpu_seconds(self.proc.pid)
         if self.cpu_line_seen != self.control.last_line_at:
             self.cpu_line_seen, self.cpu_at_line = self.control.last_line_at, cpu

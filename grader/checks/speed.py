@@ -241,6 +241,7 @@ class _Side:
                 self.clock.unwatch()
             elif rest in self.budgets:  # armed here, in the reader thread, so it can never outlive its block
                 self.clock.watch(rest.split("#", 1)[0], value + self.budgets[rest])
+            self._acknowledge(f"{word}_{rest}")
             with self.cond:
                 self.marks[f"{word} {rest}"] = value
                 self.cond.notify_all()
@@ -253,6 +254,14 @@ class _Side:
             with self.cond:
                 self.done_calls.add(rest)
                 self.cond.notify_all()
+
+    def _acknowledge(self, marker: str) -> None:
+        """Tell the worker its marker's CPU reading is taken, so it may start (or stop) working."""
+        with self.cond:
+            workdir = self.workdir
+        if workdir is not None and "/" not in marker and marker.isprintable():
+            with contextlib.suppress(OSError):
+                (workdir / "gate" / f"{marker}.ack").touch()
 
     def _on_kill(self, cid: str) -> None:
         with self.cond:

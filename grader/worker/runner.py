@@ -37,6 +37,8 @@ _asarray = np.asarray
 _array = np.array
 _isfinite = np.isfinite
 _sleep = time.sleep
+ACK_TIMEOUT = 5.0
+"""Seconds a timing marker waits for the parent's acknowledgement before going on regardless."""
 _json_dump = json.dump
 _write = os.write
 _getstate = random.getstate
@@ -404,15 +406,29 @@ class Worker:
                 if reps <= 0:
                     continue
             arg_lists = [variants(r) for r in range(sample * reps, (sample + 1) * reps)]
-            CONTROL.send(f"tstart {call['id']}#{sample}")
-            _sleep(gap)  # idle while the parent reads the CPU counters
+            self._mark(f"tstart {call['id']}#{sample}", gated, gap)
             for args in arg_lists:
                 result = function(*args)
                 for item in result if isinstance(result, tuple) else (result,):
                     _asarray(item)
-            CONTROL.send(f"tdone {call['id']}#{sample}")
-            _sleep(gap)
+            self._mark(f"tdone {call['id']}#{sample}", gated, gap)
         return {"reps": reps, "digest": digest}, {}
+
+    def _mark(self, line: str, gated: bool, gap: float) -> None:
+        """Announce a timing marker, then idle until the parent has read the CPU counters.
+
+        Gated runs wait for the parent's acknowledgement (``gate/<line>.ack``), however late a
+        busy machine lets the parent read; otherwise the worker just sleeps ``gap`` seconds.
+        """
+        CONTROL.send(line)
+        if not gated:
+            _sleep(gap)
+            return
+        ack = self.workdir / "gate" / (line.replace(" ", "_") + ".ack")
+        waited = 0.0
+        while not ack.exists() and waited < ACK_TIMEOUT:
+            _sleep(0.0005)
+            waited += 0.0005
 
     def _varying_args(self, specs: list[Any], base: list[Any]):
         """A function r -> argument list in which ``vary`` arguments change with r (shifted views)."""
