@@ -90,7 +90,8 @@ def test_kit_contains_no_solution_and_only_visible_expected_values(kit: dict) ->
 
 
 def test_kit_check_agrees_with_the_full_grader(kit: dict, corpus_dir: Path, tmp_path: Path) -> None:
-    for name, expect_exit in (("reference", 0), ("bug_sign_error", 1), ("slow_vocab_loop", 1)):
+    # (The reference passing every visible test is checked by build_kit itself.)
+    for name, expect_exit in (("bug_sign_error", 1), ("slow_vocab_loop", 1)):
         code, kit_tests = run_kit_check(kit, corpus_dir / name, tmp_path)
         full = grade_submission(corpus_dir / name, mode="check")
         assert code == expect_exit, (name, kit_tests)
