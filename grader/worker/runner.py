@@ -214,6 +214,7 @@ class Worker:
         self.finder = PrefixedUtilsFinder(job.get("utils_prefixes", []))
         self._restore: list[tuple[Any, str, Any]] = []
         self._random_cache: dict[str, np.ndarray] = {}
+        self._call_arrays: dict[str, np.ndarray] = {}
 
     # -- setup ---------------------------------------------------------------------------------
     def import_modules(self) -> None:
@@ -262,13 +263,19 @@ class Worker:
     """Extra rows generated for timing inputs: repetition r uses the view starting at row r mod 97."""
 
     def _random_array(self, r: dict[str, Any]) -> np.ndarray:
-        """Uniform(−scale, scale) array of shape (shape[0] + VARY_ROWS, ...), cached per run."""
+        """Uniform(−scale, scale) array of shape (shape[0] + VARY_ROWS, ...).
+
+        Generated once per run (pristine, never handed out) and copied once per speed call, so a
+        function that modifies its inputs in place cannot change what another call receives.
+        """
         key = json.dumps(r, sort_keys=True)
         if key not in self._random_cache:
             shape = (int(r["shape"][0]) + self.VARY_ROWS, *map(int, r["shape"][1:]))
             rng = np.random.default_rng(int(r["seed"]))
             self._random_cache[key] = (rng.random(shape) * 2 - 1) * float(r.get("scale", 1.0))
-        return self._random_cache[key]
+        if key not in self._call_arrays:
+            self._call_arrays[key] = self._random_cache[key].copy()
+        return self._call_arrays[key]
 
     def resolve_function(self, name: str):
         origin, _, attr = name.partition(":")
@@ -387,7 +394,7 @@ class Worker:
             reps = self._wait_gate(f"{call['id']}#0", reps)
             if reps <= 0:
                 return {"reps": 0, "digest": None}, {}
-        self._random_cache.clear()  # inputs a previous call may have modified in place are not reused
+        self._call_arrays = {}  # fresh copies: inputs a previous call modified in place are not reused
         base = [self.build_arg(a) for a in specs]
         self.seed(call)
         warm_start = time.process_time()
@@ -396,7 +403,7 @@ class Worker:
         if call.get("calibrate"):
             target = float(call["calibrate"])
             # A warm-up that already took a good part of the target calibrates by itself (heavy calls).
-            reps = max(1, round(target / warm_cpu)) if warm_cpu >= target / 2 else \
+            reps = max(1, round(target / warm_cpu)) if warm_cpu >= target else \
                 self._calibrate(function, base, target)
             CONTROL.send(f"reps {call['id']} {reps}")
         variants = self._varying_args(specs, base)
