@@ -1,7 +1,8 @@
 """Grading benchmark: wall time per submission, `check` time, speed-verdict stability, separation.
 
 Prints, in one run:
-1. ``grade`` wall time over the sample corpus (median, max) and the ``check`` wall time;
+1. ``grade`` wall time over the sample corpus (median, max; in-process, as batch and Gradescope run it), the
+   ``check`` wall time, and three ``w2v-grader grade`` command lines timed whole (new interpreter);
 2. the speed check's stability: a fast and a slow sample graded N times while another process
    keeps one core busy — the verdicts must never change (exit 1 if they do);
 3. separation: the largest gradient-check error of any correct sample vs the smallest of any
@@ -9,6 +10,7 @@ Prints, in one run:
    loop-over-vocabulary one.
 
 Usage: python benchmarks/grading_benchmark.py [--repeats 10] [--only-stability] [--out FILE.json]
+(``W2V_SEQUENTIAL_SPEED=1`` measures the sequential order: speed timed after the correctness job.)
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import argparse
 import json
 import multiprocessing
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +34,7 @@ from grader.results import Status  # noqa: E402
 
 FAST, SLOW = "reference", "slow_vocab_loop"
 LOOP_OVER_K = "correct_2019_starter"  # vectorised over V, Python loop over the K negatives: must stay "fast"
+CLI_SAMPLES = ("reference", "correct_2019_starter", "bug_sign_error")
 LOOP_SAMPLES = {"slow_vocab_loop", "hostile_sleep_speed", "hostile_memo_speed"}
 
 
@@ -68,6 +72,18 @@ def separation(rows: list[dict]) -> dict:
     return {"gradcheck_max_correct": max(grad_ok, default=None), "gradcheck_min_wrong": min(grad_bad, default=None),
             "speed_ratio_max_vectorised": max(ratio_fast, default=None),
             "speed_ratio_min_loop": min(ratio_loop, default=None)}
+
+
+def cli_walls(dest: Path) -> dict[str, float]:
+    """``w2v-grader grade`` as a user runs it (a new interpreter: imports and the isolation probe included)."""
+    walls = {}
+    for name in CLI_SAMPLES:
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-m", "grader", "grade", str(dest / name), "--json", str(dest / "cli.json")],
+                       check=True, capture_output=True, cwd=REPO)
+        walls[name] = round(time.monotonic() - started, 2)
+        print(f"  CLI grade {name:24s} {walls[name]:6.2f} s", flush=True)
+    return walls
 
 
 def stability(dest: Path, repeats: int) -> dict:
@@ -109,6 +125,7 @@ def main() -> int:
             started = time.monotonic()
             grade_submission(dest / FAST, mode="check")
             report["check_wall_s"] = time.monotonic() - started
+            report["grade_cli_wall_s"] = cli_walls(dest)
             report.update(separation(rows))
         print(f"speed-verdict stability: {', '.join((FAST, SLOW, LOOP_OVER_K))}, {args.repeats} times each, "
               "one core kept busy…")

@@ -10,6 +10,7 @@ the grader version); the student's worker never sees them.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import json
@@ -23,7 +24,7 @@ from typing import Any, Callable, ContextManager, Optional
 
 import numpy as np
 
-from grader import __version__, kit
+from grader import __version__, kit, machine
 from grader.cases import CASE_BUILDERS, MODULE_OF
 from grader.checks import charge_once, gradient_check, sgd_checks, speed, values
 from grader.checks.base import Outcomes, PlannedTest, error_result
@@ -124,8 +125,13 @@ def _run_tests(found: Discovery, rubric: Rubric, specs: list[TestSpec], deadline
     modules = [name.removesuffix(".py") for name in student_files]
     prefixes = sorted({p for r in found.reports.values() for p in r.utils_prefixes})
     job = {"modules": modules, "utils_prefixes": prefixes, "calls": [c for p in planned for c in p.calls]}
-    student_run = run_job(student_files, job, arrays, rubric.limits, deadline=deadline) if job["calls"] \
-        else JobRun()
+    timeable = [s for s in specs if s.check == "speed" and s.id not in blocked]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        early_speed = pool.submit(_measure_speed, [s.function for s in timeable], student_files, rubric, deadline,
+                                  None, prefixes) if timeable and _time_beside_correctness(speed_lock) else None
+        student_run = run_job(student_files, job, arrays, rubric.limits, deadline=deadline) if job["calls"] \
+            else JobRun()
+        early_sample = early_speed.result() if early_speed is not None else None
     expected = expected_outcomes([c for p in planned if p.needs_expected for c in p.calls], arrays, rubric)
     _note_imports(student_run, result)
     outcomes = Outcomes(student_run, expected)
@@ -137,8 +143,7 @@ def _run_tests(found: Discovery, rubric: Rubric, specs: list[TestSpec], deadline
     for test_id, test in by_id.items():
         if test.check == "stability":
             by_id[test_id] = charge_once.forgive_stability(test, charged.get(test.function))
-    speed_specs = [s for s in specs if s.check == "speed" and s.id not in blocked]
-    speed_specs = [s for s in speed_specs if not _import_failure_for_module("word2vec", student_run, s)]
+    speed_specs = [s for s in timeable if not _import_failure_for_module("word2vec", student_run, s)]
     for spec in specs:
         if spec.check == "speed" and spec.id not in blocked and spec not in speed_specs:
             by_id[spec.id] = _import_failure_for_module("word2vec", student_run, spec)
@@ -152,8 +157,10 @@ def _run_tests(found: Discovery, rubric: Rubric, specs: list[TestSpec], deadline
         for spec in specs:
             if spec.id in by_id:
                 on_test(by_id[spec.id])
-    if speed_specs:  # after the correctness job, never beside it: timings get the machine to themselves
-        speed_results = _speed_tests(speed_specs, student_files, rubric, deadline, speed_lock, prefixes, charged)
+    if speed_specs:
+        sample = early_sample if early_sample is not None else \
+            _measure_speed([s.function for s in speed_specs], student_files, rubric, deadline, speed_lock, prefixes)
+        speed_results = _speed_verdicts(speed_specs, sample, rubric, charged)
         by_id.update(speed_results)
         for test in speed_results.values():
             if on_test is not None:
@@ -161,6 +168,20 @@ def _run_tests(found: Discovery, rubric: Rubric, specs: list[TestSpec], deadline
     result.isolation_layers = list(student_run.isolation_layers)
     result.events.extend(student_run.events)
     return [by_id[s.id] for s in specs]
+
+
+def _time_beside_correctness(speed_lock: Optional[ContextManager]) -> bool:
+    """Measure speed while the correctness job runs, instead of after it?
+
+    Only for a lone grading (no ``speed_lock``: batch mode keeps timings apart) on a machine with
+    two whole CPUs for it: the timed blocks (reference and student in turn) then have a core of
+    their own beside the correctness worker, and CPU time read from the kernel is what is compared.
+    Verdicts are the same either way (a function the correctness job found stuck or unimportable
+    is reported as not timed, as in the sequential order); ``W2V_SEQUENTIAL_SPEED=1`` forces sequential.
+    """
+    if speed_lock is not None or os.environ.get("W2V_SEQUENTIAL_SPEED") == "1":
+        return False
+    return machine.usable_cpus() >= 2
 
 
 def _stuck_event(function: str, run: JobRun) -> Optional[SandboxEvent]:
@@ -200,8 +221,10 @@ def _unavailable(spec: TestSpec, found: Discovery) -> Optional[tuple[str, list[S
 
 
 def _import_failure(plan: PlannedTest, run: JobRun) -> Optional[TestResult]:
+    """The test's own module, or for sgd's integration test also word2vec.py, failed to import."""
     module = plan.calls[0]["module"] if plan.calls else "word2vec"
-    return _import_failure_for_module(module, run, plan.spec)
+    modules = [module] + (["word2vec"] if plan.spec.id == "sgd.integration" and module != "word2vec" else [])
+    return next(filter(None, (_import_failure_for_module(m, run, plan.spec) for m in modules)), None)
 
 
 def _import_failure_for_module(module: str, run: JobRun, spec: TestSpec) -> Optional[TestResult]:

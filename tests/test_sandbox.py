@@ -652,3 +652,15 @@ def test_detect_isolation_reports_every_layer(iso: IsolationInfo) -> None:
     assert iso.has("uid") or "uid" in iso.unavailable
     assert detect_isolation() == iso  # cached, and a copy
     assert detect_isolation() is not detect_isolation()
+
+
+def test_one_child_probe_finds_the_same_layers_as_layer_by_layer_probes(monkeypatch: pytest.MonkeyPatch,
+                                                                          iso: IsolationInfo) -> None:
+    """The fast path (one child checks pidns..no_new_privs at once) must not change what is detected."""
+    from grader import sandbox
+
+    fast = sandbox._probe_all()
+    monkeypatch.setenv(sandbox.DISABLE_ENV, "no-such-layer")  # any entry forces the one-by-one probes
+    slow = sandbox._probe_all()
+    assert fast.layers == slow.layers == iso.layers
+    assert (fast.uid, fast.gid) == (slow.uid, slow.gid)

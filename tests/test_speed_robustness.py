@@ -81,3 +81,30 @@ def test_a_crashing_side_thread_raises_speed_grader_error(monkeypatch, corpus_di
     files = {"word2vec.py": corpus_dir / "reference" / "word2vec.py"}
     with pytest.raises(speed.SpeedGraderError, match="FileNotFoundError"):
         speed.measure(["sigmoid"], files, pipeline.reference_files(), rubric)
+
+
+IMPORT_FAILS = '\nraise RuntimeError("word2vec.py stops while being imported")\n'  # after every def
+
+
+@pytest.mark.parametrize("sequential", ["0", "1"])
+def test_speed_beside_correctness_gives_the_sequential_verdicts(monkeypatch, tmp_path: Path, corpus_dir: Path,
+                                                                sequential: str) -> None:
+    """Timing while the correctness job runs (a lone grading on 2+ CPUs) or after it: same results.
+
+    A word2vec.py that fails on import is timed for nothing in the side-by-side order; its speed
+    tests must still say "not timed" for the import failure, exactly as in the sequential order.
+    """
+    monkeypatch.setenv("W2V_SEQUENTIAL_SPEED", sequential)
+    assert pipeline._time_beside_correctness(None) == (sequential == "0" and pipeline.machine.usable_cpus() >= 2)
+    assert not pipeline._time_beside_correctness(threading.Lock())  # batch mode: never beside
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "word2vec.py").write_text((corpus_dir / "correct_einsum" / "word2vec.py").read_text() + IMPORT_FAILS)
+    (folder / "sgd.py").write_text((corpus_dir / "correct_einsum" / "sgd.py").read_text())
+    result = pipeline.grade_submission(folder)
+    speed_tests = [t for t in result.tests if t.check == "speed"]
+    assert speed_tests and all(t.status == Status.ERROR and t.score == 0 for t in speed_tests)
+    assert all(t.summary.startswith("word2vec.py could not be imported: RuntimeError") for t in speed_tests)
+    integration = next(t for t in result.tests if t.test_id == "sgd.integration")
+    assert integration.summary.startswith("word2vec.py could not be imported"), integration.summary
+    assert result.score == pytest.approx(4.0)  # sgd.py is right: its 4 points, nothing else

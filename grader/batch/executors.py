@@ -22,6 +22,8 @@ import signal
 import time
 from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
+from grader import machine
+
 
 @runtime_checkable
 class Executor(Protocol):
@@ -55,10 +57,8 @@ class Executor(Protocol):
 
 
 def default_jobs() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    """One worker per usable CPU (affinity mask and cgroup quota, see :mod:`grader.machine`)."""
+    return machine.whole_cpus()
 
 
 # ---------------------------------------------------------------------------

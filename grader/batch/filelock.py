@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Optional, Union
 
+from grader import machine
+
 DEFAULT_LOCK_NAME = "w2v-grader-speed.lock"
 
 
@@ -44,11 +46,7 @@ def default_speed_lock_path() -> Path:
 
 def default_speed_slots() -> int:
     """Speed measurements allowed at once on this machine: half its cores, at least one."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores // 2)
+    return max(1, machine.whole_cpus() // 2)
 
 
 class LockTimeout(TimeoutError):

@@ -17,6 +17,7 @@ make regrading flip points except right at the boundary.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import statistics
 import threading
@@ -126,8 +127,17 @@ def measure(functions: list[str], student_files: dict[str, Path], reference_file
             cid = call["id"]
             if call["function"] in {c.split(".")[1] for c in sample.capped}:
                 sample.capped[cid] = rubric.speed.zero_credit_ratio * 1.5  # its smaller size was already too slow
+            sides = [ref] if cid in sample.capped else [ref, stu]
+            for side in sides:  # inputs and warm-up on both sides at once; no block starts before both are ready
+                side.open_gate(f"{cid}#prep", 1)
+            for side in sides:
+                side.wait_ready(cid)
             for block in range(blocks):
                 if ref.finished_call(cid):
+                    break
+                if cid in stu.abandoned and cid not in sample.capped:  # nothing left to compare with
+                    for rest in range(block, blocks):
+                        ref.open_gate(f"{cid}#{rest}", 0)
                     break
                 ref_cpu = ref.run_block(cid, block, reps=None)
                 if ref_cpu is None:
@@ -200,6 +210,8 @@ class _Side:
         self.marks: dict[str, float] = {}  # "tstart cid#k" / "tdone cid#k" -> CPU seconds
         self.budgets: dict[str, float] = {}  # "cid#k" -> CPU seconds allowed for that block
         self.done_calls: set[str] = set()
+        self.ready: set[str] = set()  # calls whose inputs are built and warmed up
+        self.abandoned: set[str] = set()  # calls a dead worker left unfinished (blamed or skipped by run_job)
         self.reps: dict[str, int] = {}
         self.killed: list[str] = []
         self.workdir: Optional[Path] = None
@@ -229,8 +241,14 @@ class _Side:
                 self.cond.notify_all()
 
     def _on_workdir(self, workdir: Path) -> None:
+        """A worker run starts in ``workdir``; calls neither done nor in its job were left behind by the last one."""
+        try:
+            pending = {c["id"] for c in json.loads((workdir / "job.json").read_text(encoding="utf-8"))["calls"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            pending = {c["id"] for c in self.job["calls"]}
         with self.cond:
             self.workdir = workdir
+            self.abandoned |= {c["id"] for c in self.job["calls"]} - pending - self.done_calls
             self.cond.notify_all()
 
     def _on_line(self, line: str, root: Optional[int]) -> None:
@@ -244,6 +262,10 @@ class _Side:
             self._acknowledge(f"{word}_{rest}")
             with self.cond:
                 self.marks[f"{word} {rest}"] = value
+                self.cond.notify_all()
+        elif word == "ready":
+            with self.cond:
+                self.ready.add(rest)
                 self.cond.notify_all()
         elif word == "reps" and self.label == "reference":  # trusted: only the reference calibrates
             cid, _, count = rest.partition(" ")
@@ -270,33 +292,48 @@ class _Side:
 
     def finished_call(self, cid: str) -> bool:
         with self.cond:
-            return cid in self.done_calls or cid in self.killed or self.finished
+            return self._over(cid)
+
+    def _over(self, cid: str) -> bool:
+        """``cid`` will send nothing more (caller holds ``cond``)."""
+        return cid in self.done_calls or cid in self.killed or cid in self.abandoned or self.finished
+
+    def open_gate(self, marker: str, count: int, timeout: Optional[float] = None) -> bool:
+        """Let the worker pass gate ``marker`` with ``count`` (0: skip); False if the worker never came up."""
+        with self.cond:
+            if not self.cond.wait_for(lambda: self.workdir is not None or self.finished,
+                                      timeout=timeout or self.rubric.limits.call_wall_timeout):
+                return False
+            if self.finished:
+                return False
+            gate = self.workdir / "gate"
+        tmp = gate / f".{marker}.tmp"
+        with contextlib.suppress(OSError):
+            tmp.write_text(str(count))
+            tmp.rename(gate / marker)
+        return True
+
+    def wait_ready(self, cid: str) -> None:
+        """Until the worker has built ``cid``'s inputs and warmed up (or finished/stopped that call)."""
+        with self.cond:
+            self.cond.wait_for(lambda: cid in self.ready or self._over(cid),
+                               timeout=self.rubric.limits.call_wall_timeout)
 
     def run_block(self, cid: str, block: int, reps: Optional[int], budget: Optional[float] = None) -> Optional[float]:
         """Open the gate for block ``block`` of ``cid``; CPU seconds of the block, or None if it did not finish."""
         marker = f"{cid}#{block}"
         limit = self.rubric.limits.call_wall_timeout + (budget or 0)
-        with self.cond:
-            if not self.cond.wait_for(lambda: self.workdir is not None or self.finished, timeout=limit):
-                return None
-            if self.finished:
-                return None
-            gate = self.workdir / "gate"
         if budget is not None:
             self.budgets[marker] = budget
-        tmp = gate / f".{marker}.tmp"
-        with contextlib.suppress(OSError):
-            tmp.write_text(str(reps if reps is not None else self.reps.get(cid, 1)))
-            tmp.rename(gate / marker)
+        if not self.open_gate(marker, reps if reps is not None else self.reps.get(cid, 1), timeout=limit):
+            return None
         with self.cond:
-            started = self.cond.wait_for(lambda: f"tstart {marker}" in self.marks or cid in self.done_calls
-                                         or cid in self.killed or self.finished, timeout=limit)
+            started = self.cond.wait_for(lambda: f"tstart {marker}" in self.marks or self._over(cid), timeout=limit)
             if not started or f"tstart {marker}" not in self.marks:
                 return None
             start = self.marks[f"tstart {marker}"]
         with self.cond:
-            self.cond.wait_for(lambda: f"tdone {marker}" in self.marks or cid in self.done_calls
-                               or cid in self.killed or self.finished, timeout=limit)
+            self.cond.wait_for(lambda: f"tdone {marker}" in self.marks or self._over(cid), timeout=limit)
             end = self.marks.get(f"tdone {marker}")
         return None if end is None else end - start
 
@@ -308,7 +345,7 @@ class _Side:
                 workdir = self.workdir
             if workdir is not None:
                 for call in self.job["calls"]:
-                    for block in range(call["samples"]):
+                    for block in ["prep", *range(call["samples"])]:
                         with contextlib.suppress(OSError):
                             path = workdir / "gate" / f"{call['id']}#{block}"
                             if not path.exists():

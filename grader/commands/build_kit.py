@@ -34,7 +34,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 KIT_ALLOWLIST = (
     "grader/__init__.py", "grader/__main__.py", "grader/cli.py", "grader/kit.py",
     "grader/cases.py", "grader/compare.py", "grader/discover.py", "grader/execute.py", "grader/pipeline.py",
-    "grader/proc_tree.py", "grader/results.py", "grader/rubric.py", "grader/sandbox.py", "grader/terminal.py",
+    "grader/machine.py", "grader/proc_tree.py", "grader/results.py", "grader/rubric.py", "grader/sandbox.py",
+    "grader/terminal.py",
     "grader/commands/__init__.py", "grader/commands/_common.py", "grader/commands/check.py",
     "grader/checks/", "grader/report/", "grader/worker/", "grader/calibration/",
 )

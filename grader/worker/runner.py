@@ -157,10 +157,23 @@ def _digest(result: Any) -> list[Any]:
             continue
         if arr.size == 1:  # a loss as a scalar or any size-1 array: the same digest
             value = float(arr.reshape(()))
-        else:
-            value = float(np.sum(arr * np.random.default_rng(1000 + index).random(arr.shape)))
+        elif arr.ndim <= 1:
+            value = float(_projection_weights(index, arr.size) @ arr.reshape(-1))
+        else:  # u^T A w with fixed random u, w: as telling as a full random mask, at a matrix-vector product's cost
+            rows = arr.reshape(arr.shape[0], -1)
+            value = float(_projection_weights(index, rows.shape[0]) @ rows @ _projection_weights(100 + index, rows.shape[1]))
         out.append({"shape": list(arr.shape), "projection": value if np.isfinite(value) else None})
     return out
+
+
+_WEIGHTS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _projection_weights(stream: int, n: int) -> np.ndarray:
+    """Fixed pseudo-random weights in [0.5, 1.5) (never zero), cached per (stream, length)."""
+    if (stream, n) not in _WEIGHTS:
+        _WEIGHTS[(stream, n)] = np.random.default_rng(1000 + stream).random(n) + 0.5
+    return _WEIGHTS[(stream, n)]
 
 
 def _encode_value(value: Any, key: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -361,7 +374,8 @@ class Worker:
         def evaluate(x):
             _setstate(py_state)
             _np_set_state(np_state)
-            return support.sgd_wrapper(skipgram, word2ind, x.copy(), dataset, int(call["window"]), loss_fn)
+            return support.sgd_wrapper(skipgram, word2ind, x.copy(), dataset, int(call["window"]), loss_fn,
+                                       batch=int(call.get("batch", 50)))
 
         loss0, grad = evaluate(x0.copy())
         plus = np.empty(x0.size)
@@ -383,6 +397,8 @@ class Worker:
         until a block takes that many CPU seconds; the count is reported back.  Arguments
         marked ``vary`` differ on every repetition (shifted views of one larger array; an
         index that advances), so caching answers between calls cannot hide the work.
+        Gated (speed check): wait for gate ``<id>#prep``, build inputs and warm up (both
+        workers at once), announce ``ready <id>``, then wait for gate ``<id>#<k>`` before block k.
         """
         function = self.prepare(call)
         specs = call.get("args", [])
@@ -390,9 +406,8 @@ class Worker:
         samples = int(call.get("samples", 1))
         gated = bool(call.get("gated"))
         reps = int(call.get("reps", 1))
-        if gated:  # nothing (not even building inputs) runs until the parent lets this side work
-            reps = self._wait_gate(f"{call['id']}#0", reps)
-            if reps <= 0:
+        if gated:  # nothing (not even building inputs) runs until the parent lets both sides prepare
+            if self._wait_gate(f"{call['id']}#prep", 1) <= 0:
                 return {"reps": 0, "digest": None}, {}
         self._call_arrays = {}  # fresh copies: inputs a previous call modified in place are not reused
         base = [self.build_arg(a) for a in specs]
@@ -406,9 +421,11 @@ class Worker:
             reps = max(1, round(target / warm_cpu)) if warm_cpu >= target else \
                 self._calibrate(function, base, target)
             CONTROL.send(f"reps {call['id']} {reps}")
+        if gated:
+            CONTROL.send(f"ready {call['id']}")
         variants = self._varying_args(specs, base)
         for sample in range(samples):
-            if gated and sample > 0:
+            if gated:
                 reps = self._wait_gate(f"{call['id']}#{sample}", reps)
                 if reps <= 0:
                     continue
@@ -513,6 +530,8 @@ class Worker:
 
     def run(self) -> None:
         self.out_dir.mkdir(exist_ok=True)
+        if any("support:stable_sigmoid" in (c.get("inject") or {}).values() for c in self.job["calls"]):
+            support.preload_sigmoid()  # speed: both workers pay this at start, side by side, not in turn
         self.import_modules()
         for call in self.job["calls"]:
             CONTROL.send(f"start {call['id']}")
