@@ -618,6 +618,11 @@ def detect_isolation(refresh: bool = False) -> IsolationInfo:
         return copy.deepcopy(_DETECTED)
 
 
+def detect_isolation_in_background() -> None:
+    """Start :func:`detect_isolation` in a daemon thread: its probe children run while the caller imports."""
+    threading.Thread(target=detect_isolation, daemon=True, name="w2v-isolation-probe").start()
+
+
 def _probe_all() -> IsolationInfo:
     """Run the layer probes in dependency order.
 

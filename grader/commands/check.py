@@ -24,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from grader.sandbox import detect_isolation_in_background
+
+    detect_isolation_in_background()  # ~0.3 s of sandboxed probe children, overlapping the imports below
     from grader.pipeline import grade_submission
     from grader.results import Status
     from grader.terminal import print_summary

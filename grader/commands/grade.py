@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from grader.sandbox import detect_isolation_in_background
+
+    detect_isolation_in_background()  # ~0.3 s of sandboxed probe children, overlapping the imports below
 
     rubric = load_rubric_or_report(args.rubric)
     if rubric is None:
