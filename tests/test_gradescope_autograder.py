@@ -95,8 +95,8 @@ def _link_pinned_distributions(pins: dict[str, str], into: Path) -> list[str]:
         if dist.version != version or dist.files is None:
             continue
         base = Path(dist.locate_file(""))
-        if base.resolve().is_relative_to("/tmp"):
-            continue  # the sandbox mounts a fresh /tmp: links into it would break inside; setup.sh installs it
+        if name != "pip" and base.resolve().is_relative_to("/tmp"):
+            continue  # sandboxed workers get a fresh /tmp: links into it break there; setup.sh installs it
         tops = {Path(f).parts[0] for f in dist.files if not str(f).startswith("..")}
         for top in sorted(tops):
             source = base / top
