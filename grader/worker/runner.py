@@ -166,6 +166,15 @@ def _digest(result: Any) -> list[Any]:
     return out
 
 
+def _random_key(spec: dict[str, Any]) -> str:
+    return json.dumps(spec, sort_keys=True)
+
+
+def _random_keys(call: dict[str, Any]) -> set[str]:
+    """Cache keys of the generated timing inputs a call uses."""
+    return {_random_key(a["random"]) for a in call.get("args", []) if isinstance(a, dict) and "random" in a}
+
+
 _WEIGHTS: dict[tuple[int, int], np.ndarray] = {}
 
 
@@ -226,8 +235,10 @@ class Worker:
         self.modules: dict[str, Any] = dict(modules or {})
         self.finder = PrefixedUtilsFinder(job.get("utils_prefixes", []))
         self._restore: list[tuple[Any, str, Any]] = []
-        self._random_cache: dict[str, np.ndarray] = {}
-        self._call_arrays: dict[str, np.ndarray] = {}
+        self._random_cache: dict[str, np.ndarray] = {}  # pristine timing inputs, never handed out
+        self._call_arrays: dict[str, np.ndarray] = {}  # this call's copies
+        self._last_use: dict[str, int] = {}  # cache key -> index of the last call that uses it
+        self._current = -1  # index of the running call
 
     # -- setup ---------------------------------------------------------------------------------
     def import_modules(self) -> None:
@@ -278,16 +289,21 @@ class Worker:
     def _random_array(self, r: dict[str, Any]) -> np.ndarray:
         """Uniform(−scale, scale) array of shape (shape[0] + VARY_ROWS, ...).
 
-        Generated once per run (pristine, never handed out) and copied once per speed call, so a
-        function that modifies its inputs in place cannot change what another call receives.
+        Generated in place once per run and kept pristine; each speed call gets its own copy, so a
+        function that modifies its inputs in place cannot change what another call receives. The
+        last call that uses an array gets the pristine array itself, and no later call keeps it alive.
         """
-        key = json.dumps(r, sort_keys=True)
+        key = _random_key(r)
         if key not in self._random_cache:
             shape = (int(r["shape"][0]) + self.VARY_ROWS, *map(int, r["shape"][1:]))
-            rng = np.random.default_rng(int(r["seed"]))
-            self._random_cache[key] = (rng.random(shape) * 2 - 1) * float(r.get("scale", 1.0))
-        if key not in self._call_arrays:
-            self._call_arrays[key] = self._random_cache[key].copy()
+            pristine = np.random.default_rng(int(r["seed"])).random(shape)
+            pristine *= 2  # in place: no temporaries of the array's size
+            pristine -= 1
+            pristine *= float(r.get("scale", 1.0))
+            self._random_cache[key] = pristine
+        if key not in self._call_arrays:  # the last call to use it gets the pristine array itself (no copy)
+            last = self._last_use.get(key) == self._current
+            self._call_arrays[key] = self._random_cache.pop(key) if last else self._random_cache[key].copy()
         return self._call_arrays[key]
 
     def resolve_function(self, name: str):
@@ -533,10 +549,15 @@ class Worker:
         if any("support:stable_sigmoid" in (c.get("inject") or {}).values() for c in self.job["calls"]):
             support.preload_sigmoid()  # speed: both workers pay this at start, side by side, not in turn
         self.import_modules()
-        for call in self.job["calls"]:
+        self._last_use = {key: i for i, call in enumerate(self.job["calls"]) for key in _random_keys(call)}
+        for i, call in enumerate(self.job["calls"]):
+            self._current = i
             CONTROL.send(f"start {call['id']}")
             meta, arrays = self.execute(call)
             self._write(call["id"], meta, arrays)
+            self._call_arrays = {}
+            for key in [k for k, last in self._last_use.items() if last == i]:  # inputs no later call needs
+                self._random_cache.pop(key, None)
             CONTROL.send(f"done {call['id']}")
         CONTROL.send("bye")
 
