@@ -151,7 +151,7 @@ def _digest(result: Any) -> list[Any]:
     out = []
     for index, item in enumerate(items):
         try:
-            arr = _array(item, dtype=np.float64)
+            arr = _asarray(item, dtype=np.float64)  # read only: no copy of a (V, d) gradient
         except (TypeError, ValueError):
             out.append({"shape": None, "projection": None})
             continue
@@ -451,6 +451,7 @@ class Worker:
                 result = function(*args)
                 for item in result if isinstance(result, tuple) else (result,):
                     _asarray(item)
+                result = item = None  # freed before the next call: one call's outputs alive at a time
             self._mark(f"tdone {call['id']}#{sample}", gated, gap)
         return {"reps": reps, "digest": digest}, {}
 
