@@ -24,19 +24,13 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
-from test_gradescope_autograder import (  # noqa: E402 - the suite's installer helpers, reused as they are
-    _base_python,
-    _link_pinned_distributions,
-    _make_world_accessible,
-    _pins,
-)
+from test_gradescope_autograder import _simulated_root, install_autograder  # noqa: E402 - the suite's installer
 
 from grader.corpus import load_corpus, materialize  # noqa: E402
 
@@ -45,41 +39,11 @@ DEFAULT_SAMPLES = ("correct_einsum", "correct_einsum", "slow_vocab_loop", "hangs
                    "hostile_memory")
 
 
-def install(base: Path) -> tuple[Path, Path]:
-    """The extracted zip and the virtualenv setup.sh installed it into."""
-    zip_path = base / "autograder.zip"
-    subprocess.run([sys.executable, "-m", "grader", "build-autograder", "--out", str(zip_path)], cwd=REPO,
-                   check=True, capture_output=True)
-    source = base / "source"
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(source)
-        for info in archive.infolist():
-            (source / info.filename).chmod((info.external_attr >> 16) & 0o777)
-    venv = base / "venv"
-    python = _base_python()
-    subprocess.run([python, "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = next((venv / "lib").glob("python3.*/site-packages"))
-    pins = _pins(source / "requirements.txt")
-    pins["pip"] = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True,
-                                 text=True).stdout.split()[1]
-    _link_pinned_distributions(pins, base / "reused-site")
-    (site / "zz_reused.pth").write_text(str(base / "reused-site") + "\n")
-    env = {**os.environ, "W2V_VENV": str(venv), "W2V_PYTHON": python, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    subprocess.run(["bash", str(source / "setup.sh"), "--python-only"], cwd=source, env=env, check=True,
-                   capture_output=True)
-    for path in (venv, base / "reused-site"):
-        _make_world_accessible(path)
-    return source, venv
-
-
-def simulated_root(base: Path, source: Path, name: str, index: int) -> Path:
-    root = base / f"root-{index}-{name}"
-    shutil.copytree(source, root / "source", symlinks=True)
-    shutil.copy2(source / "run_autograder", root / "run_autograder")
-    (root / "results").mkdir()
-    (root / "submission_metadata.json").write_text(json.dumps({"id": index, "users": [{"name": "Bench"}]}))
+def simulated_root(installed: dict, name: str, index: int) -> Path:
+    """The suite's simulated /autograder tree, with sample ``name`` as the submission."""
+    root = _simulated_root(installed, f"root-{index}-{name}")
     expectation = next(e for e in load_corpus() if e.name == name)
-    shutil.copytree(materialize(expectation, base / f"corpus-{index}"), root / "submission")
+    shutil.copytree(materialize(expectation, installed["base"] / f"corpus-{index}"), root / "submission")
     return root
 
 
@@ -138,13 +102,13 @@ def main() -> int:
     base.chmod(0o755)
     created: list[Path] = []
     try:
-        source, venv = install(base)
+        installed = install_autograder(base)
         print(f"{'sample':22s} {'cache':6s} {'wall s':>7s} {'CPU s':>6s} {'peak MiB':>8s} {'RSS MiB':>7s} {'OOM':>4s}"
               "  score")
         for index, name in enumerate(args.samples):
             groups = make_groups(f"w2v-gs-bench-{os.getpid()}-{index}", args.cpus, args.memory_mb)
             created += groups.values()
-            row = run_confined(simulated_root(base, source, name, index), venv, groups)
+            row = run_confined(simulated_root(installed, name, index), installed["venv"], groups)
             print(f"{name:22s} {'empty' if index == 0 else 'warm':6s} {row['wall_s']:7.1f} {row['cpu_s']:6.1f} "
                   f"{row['peak_mib']:8d} {row['peak_rss_mib']:7d} {row['oom_kills']!s:>4s}  {row['score']:g} / {row['max']:g}"
                   f"{'' if row['rc'] == 0 else '  rc=' + str(row['rc'])}", flush=True)

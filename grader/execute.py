@@ -101,12 +101,13 @@ def run_job(student_files: dict[str, Path], job: dict[str, Any], arrays: dict[st
             *, deadline: Optional[float] = None,
             on_control_line: Optional[Callable[[str, Optional[int]], None]] = None,
             on_spawn: Optional[Callable[[int], None]] = None,
-            on_workdir: Optional[Callable[[Path], None]] = None) -> JobRun:
+            on_workdir: Optional[Callable[[Path, list[str]], None]] = None) -> JobRun:
     """Run every call of ``job``; a call that hangs or kills the worker is blamed and skipped.
 
     ``on_control_line(line, worker_pid)`` sees every control line; ``on_spawn(pid)`` gets the
-    host pid of each sandbox process tree's root (used to read CPU counters); ``on_workdir(dir)``
-    gets each worker run's directory before it starts (the speed check opens gates there).
+    host pid of each sandbox process tree's root (used to read CPU counters); ``on_workdir(dir, call_ids)``
+    gets each worker run's directory and the calls it will run, before it starts (the speed check
+    opens gates there and learns which calls a dead worker left behind).
     """
     run = JobRun()
     pending = list(job["calls"])
@@ -117,7 +118,7 @@ def run_job(student_files: dict[str, Path], job: dict[str, Any], arrays: dict[st
         this_job = {**job, "modules": modules, "calls": pending}
         workdir = stage_workdir(student_files, this_job, _arrays_for(pending, arrays))
         if on_workdir is not None:
-            on_workdir(workdir)
+            on_workdir(workdir, [c["id"] for c in pending])
         try:
             started, done, result = _launch(workdir, limits, deadline, on_control_line, on_spawn)
             run.worker_runs += 1

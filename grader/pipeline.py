@@ -143,10 +143,13 @@ def _run_tests(found: Discovery, rubric: Rubric, specs: list[TestSpec], deadline
     for test_id, test in by_id.items():
         if test.check == "stability":
             by_id[test_id] = charge_once.forgive_stability(test, charged.get(test.function))
-    speed_specs = [s for s in timeable if not _import_failure_for_module("word2vec", student_run, s)]
-    for spec in specs:
-        if spec.check == "speed" and spec.id not in blocked and spec not in speed_specs:
-            by_id[spec.id] = _import_failure_for_module("word2vec", student_run, spec)
+    speed_specs = []
+    for spec in timeable:
+        import_failure = _import_failure_for_module("word2vec", student_run, spec)
+        if import_failure is None:
+            speed_specs.append(spec)
+        else:
+            by_id[spec.id] = import_failure
     for spec in list(speed_specs):
         stuck = _stuck_event(spec.function, student_run)
         if stuck is not None:
@@ -305,15 +308,6 @@ def _speed_verdicts(specs: list[TestSpec], sample: speed.SpeedSample | str, rubr
         events = [e for e in sample.events if spec.function in e.message or spec.function in e.detail]
         out[spec.id] = speed.evaluate(spec, verdict, events, rubric)
     return out
-
-
-def _speed_tests(specs: list[TestSpec], student_files: dict[str, Path], rubric: Rubric,
-                 deadline: Optional[float], speed_lock: Optional[ContextManager],
-                 utils_prefixes: list[str],
-                 charged: Optional[dict[str, charge_once.Charged]] = None) -> dict[str, TestResult]:
-    """Measure and judge the speed of ``specs``' functions."""
-    sample = _measure_speed([s.function for s in specs], student_files, rubric, deadline, speed_lock, utils_prefixes)
-    return _speed_verdicts(specs, sample, rubric, charged)
 
 
 # --- expected values (reference, cached) -----------------------------------------------------------

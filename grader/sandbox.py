@@ -692,16 +692,10 @@ def _expect(info: IsolationInfo, layer_info: IsolationInfo, code: str, want: str
 
 def _probe_combined(info: IsolationInfo) -> IsolationInfo | None:
     """pidns + mountns + netns + uid + no_new_privs verified by one child, or None (probe them one by one)."""
-    if os.geteuid() != 0:
+    candidate = _with_pool_uid(info.with_layer(L_PIDNS).with_layer(L_MOUNTNS).with_layer(L_NETNS))
+    if isinstance(candidate, str):
         return None
-    pool = _ensure_pool()
-    if isinstance(pool, str):
-        return None
-    global _UID_POOL
-    _UID_POOL = pool
-    _, uid, gid = pool[0]
-    candidate = info.with_layer(L_PIDNS).with_layer(L_MOUNTNS).with_layer(L_NETNS)
-    candidate = candidate.with_layer(f"uid:{pool[0][0]}", uid=uid, gid=gid).with_layer(L_NNP)
+    candidate = candidate.with_layer(L_NNP)
     hidden = Path(tempfile.mkdtemp(prefix="w2v-probe-hide-"))
     try:
         secret = hidden / "secret"
@@ -775,6 +769,15 @@ def _probe_netns(info: IsolationInfo) -> IsolationInfo | str:
 
 def _probe_uid(info: IsolationInfo) -> IsolationInfo | str:
     """Worker must run as a pool user, without groups, and reach the interpreter."""
+    cand = _with_pool_uid(info)
+    if isinstance(cand, str):
+        return cand
+    code = "import os; print(os.getuid() != 0, os.getgid() != 0, os.getgroups())"
+    return _expect(info, cand, code, "True True []")
+
+
+def _with_pool_uid(info: IsolationInfo) -> IsolationInfo | str:
+    """``info`` plus the uid layer of the pool's first user (pool created and remembered), or why not."""
     global _UID_POOL
     if os.geteuid() != 0:
         return "not running as root (cannot switch to a dedicated uid)"
@@ -783,9 +786,7 @@ def _probe_uid(info: IsolationInfo) -> IsolationInfo | str:
         return pool
     _UID_POOL = pool
     name, uid, gid = pool[0]
-    cand = info.with_layer(f"uid:{name}", uid=uid, gid=gid)
-    code = "import os; print(os.getuid() != 0, os.getgid() != 0, os.getgroups())"
-    return _expect(info, cand, code, "True True []")
+    return info.with_layer(f"uid:{name}", uid=uid, gid=gid)
 
 
 def _probe_nnp(info: IsolationInfo) -> IsolationInfo | str:

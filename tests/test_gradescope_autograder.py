@@ -115,6 +115,46 @@ def _make_world_accessible(path: Path) -> None:
             return
 
 
+def install_autograder(base: Path, rubric: Path | None = None) -> dict:
+    """Build the zip (with ``rubric``, default: the bundled one), extract it in ``base`` and install it
+    with setup.sh into a fresh venv. Also used by ``benchmarks/gradescope_budget.py``."""
+    zip_path = base / "autograder.zip"
+    argv = [sys.executable, "-m", "grader", "build-autograder", "--out", str(zip_path)]
+    proc = subprocess.run(argv + (["--rubric", str(rubric)] if rubric else []), cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    source = base / "source"
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(source)
+        for info in archive.infolist():  # zipfile does not restore modes; Gradescope's unzip does
+            (source / info.filename).chmod((info.external_attr >> 16) & 0o777)
+
+    venv = base / "venv"
+    python = _base_python()
+    env = dict(os.environ, W2V_VENV=str(venv), W2V_PYTHON=python, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    for key in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME"):
+        env.pop(key, None)
+    linked: list[str] = []
+    if os.environ.get("W2V_TEST_FULL_INSTALL") != "1":
+        # setup.sh reuses an existing venv; this one gets pip from the test environment too
+        # (ensurepip alone takes ~10 s here).
+        subprocess.run([python, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+        site = next((venv / "lib").glob("python3.*/site-packages"))
+        pins = _pins(source / "requirements.txt")
+        pins["pip"] = importlib.metadata.version("pip")
+        linked = _link_pinned_distributions(pins, base / "reused-site")
+        (site / "zz_reused_test_environment.pth").write_text(str(base / "reused-site") + "\n")
+    proc = subprocess.run(["bash", str(source / "setup.sh"), "--python-only"], cwd=source, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "setup.sh: done" in proc.stdout
+    for path in (venv, base / "reused-site"):
+        if path.exists():
+            _make_world_accessible(path)
+    return {"base": base, "source": source, "venv": venv, "rubric": rubric, "linked": linked,
+            "setup_log": proc.stdout}
+
+
 @pytest.fixture(scope="module")
 def install(tmp_path_factory) -> dict:
     """Zip built, extracted and installed with setup.sh into a fresh venv (under /var/tmp when root)."""
@@ -123,40 +163,7 @@ def install(tmp_path_factory) -> dict:
     try:
         rubric = base / "test_rubric.toml"
         rubric.write_text(_test_rubric())
-        zip_path = base / "autograder.zip"
-        proc = subprocess.run([sys.executable, "-m", "grader", "build-autograder", "--out", str(zip_path),
-                               "--rubric", str(rubric)], cwd=REPO, capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 0, proc.stderr
-        source = base / "source"
-        with zipfile.ZipFile(zip_path) as archive:
-            archive.extractall(source)
-            for info in archive.infolist():  # zipfile does not restore modes; Gradescope's unzip does
-                (source / info.filename).chmod((info.external_attr >> 16) & 0o777)
-
-        venv = base / "venv"
-        python = _base_python()
-        env = dict(os.environ, W2V_VENV=str(venv), W2V_PYTHON=python, PIP_DISABLE_PIP_VERSION_CHECK="1")
-        for key in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME"):
-            env.pop(key, None)
-        linked: list[str] = []
-        if os.environ.get("W2V_TEST_FULL_INSTALL") != "1":
-            # setup.sh reuses an existing venv; this one gets pip from the test environment too
-            # (ensurepip alone takes ~10 s here).
-            subprocess.run([python, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-            site = next((venv / "lib").glob("python3.*/site-packages"))
-            pins = _pins(source / "requirements.txt")
-            pins["pip"] = importlib.metadata.version("pip")
-            linked = _link_pinned_distributions(pins, base / "reused-site")
-            (site / "zz_reused_test_environment.pth").write_text(str(base / "reused-site") + "\n")
-        proc = subprocess.run(["bash", str(source / "setup.sh"), "--python-only"], cwd=source, env=env,
-                              capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-        assert "setup.sh: done" in proc.stdout
-        for path in (venv, base / "reused-site"):
-            if path.exists():
-                _make_world_accessible(path)
-        yield {"base": base, "source": source, "venv": venv, "rubric": rubric, "linked": linked,
-               "setup_log": proc.stdout}
+        yield install_autograder(base, rubric)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

@@ -62,7 +62,8 @@ def test_grader_failure_while_timing_is_retried_then_reported_as_ours(monkeypatc
 
     monkeypatch.setattr(speed, "measure", broken_measure)
     files = {"word2vec.py": corpus_dir / "reference" / "word2vec.py"}
-    out = pipeline._speed_tests([spec], files, rubric, None, None, [])
+    out = pipeline._speed_verdicts([spec], pipeline._measure_speed([spec.function], files, rubric, None, None, []),
+                                   rubric)
     assert len(calls) == 2, "retried once"
     test = out[spec.id]
     assert test.status == Status.ERROR and test.score == 0

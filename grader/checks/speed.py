@@ -17,7 +17,6 @@ make regrading flip points except right at the boundary.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import statistics
 import threading
@@ -240,15 +239,11 @@ class _Side:
                 self.finished = True
                 self.cond.notify_all()
 
-    def _on_workdir(self, workdir: Path) -> None:
-        """A worker run starts in ``workdir``; calls neither done nor in its job were left behind by the last one."""
-        try:
-            pending = {c["id"] for c in json.loads((workdir / "job.json").read_text(encoding="utf-8"))["calls"]}
-        except (OSError, ValueError, KeyError, TypeError):
-            pending = {c["id"] for c in self.job["calls"]}
+    def _on_workdir(self, workdir: Path, pending: list[str]) -> None:
+        """A worker run starts in ``workdir`` with ``pending`` calls; the others not done were left behind."""
         with self.cond:
             self.workdir = workdir
-            self.abandoned |= {c["id"] for c in self.job["calls"]} - pending - self.done_calls
+            self.abandoned |= {c["id"] for c in self.job["calls"]} - set(pending) - self.done_calls
             self.cond.notify_all()
 
     def _on_line(self, line: str, root: Optional[int]) -> None:

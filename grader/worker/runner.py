@@ -425,7 +425,6 @@ class Worker:
         if gated:  # nothing (not even building inputs) runs until the parent lets both sides prepare
             if self._wait_gate(f"{call['id']}#prep", 1) <= 0:
                 return {"reps": 0, "digest": None}, {}
-        self._call_arrays = {}  # fresh copies: inputs a previous call modified in place are not reused
         base = [self.build_arg(a) for a in specs]
         self.seed(call)
         warm_start = time.process_time()
@@ -556,7 +555,7 @@ class Worker:
             CONTROL.send(f"start {call['id']}")
             meta, arrays = self.execute(call)
             self._write(call["id"], meta, arrays)
-            self._call_arrays = {}
+            self._call_arrays = {}  # freed now; the next call gets fresh copies, whatever this one did to them
             for key in [k for k, last in self._last_use.items() if last == i]:  # inputs no later call needs
                 self._random_cache.pop(key, None)
             CONTROL.send(f"done {call['id']}")
