@@ -19,17 +19,21 @@ written or rendered, so that everything else can be compared byte for byte:
 
 * ``execution_time``: wall seconds of the whole grade;
 * speed measurements: ``student_seconds``, ``reference_seconds`` and ``ratio`` of each size, and
-  the verdict's ``ratio``, ``growth_student`` and ``growth_reference``: kernel CPU times and what
-  is computed from them.  A ratio that is not a timing is kept: NaN (not measured, wrong output)
-  and the fixed lower bound of a timing the grader stopped early;
-* the numbers those timings put in text: "takes 1.2× the reference's CPU time" and "multiplies
-  your time by 4.1 (reference: 4.0)" in a speed test's ``summary`` and ``speed.explanation``;
+  the verdict's ``ratio``, ``growth_student``, ``growth_reference`` and ``loops_over_vocabulary``
+  (the V → 4V slope compared with the reference's): kernel CPU times and what is computed from
+  them.  What is not a timing is kept: a NaN ratio (not measured, wrong output), and the fixed
+  ratio bound and loop verdict of a timing the grader stopped early;
+* what those timings put in text, in a speed test's ``summary`` and ``speed.explanation``: "takes
+  1.2× the reference's CPU time", "multiplies your time by 4.1 (reference: 4.0)", and the sentence
+  that follows from the loop verdict ("That is vectorised well enough." / "Look for Python
+  loops..." / "Each extra vocabulary word costs you far more...");
 * temporary folder names (``/tmp/w2v-run-abc123/``...) in event details, and the corpus folder.
 
 Kept (they must not change): every status, score, speed verdict label and loop verdict, the
-number of timed samples, every message, hint, case, event and note.  A speed verdict can still
-change legitimately when a ratio sits right at a threshold (``hostile_output_flood`` is timed
-near 3.0×): regrade that sample before suspecting the code.
+number of timed samples, every message, hint, case, event and note.  Two samples differ between
+two runs of the same code: ``hostile_output_flood``'s sigmoid speed verdict (fast/slow: its ratio
+sits near the 3.0× threshold), and ``hostile_monkeypatch``'s received values and the messages
+quoting them (it returns unseeded ``np.random`` garbage; its statuses and scores do not change).
 
 ``W2V_SEQUENTIAL_SPEED=1`` (speed timed after correctness, as in batch mode) and a fresh
 expected-value cache are set unless the environment already sets them.
@@ -55,12 +59,16 @@ PLACEHOLDER = 1.0
 """What a stripped timing becomes (a number, so the renderers still run)."""
 _TAKES = re.compile(r"takes [0-9.]+× the reference")
 _GROWS = re.compile(r"multiplies your time by [0-9.]+ \(reference: [0-9.]+\)")
+_LOOP_SENTENCE = re.compile(r" (That is vectorised well enough\.|Look for Python loops or repeated work inside the "
+                            r"function\.|Each extra vocabulary word costs you far more than it costs the reference: .*? "
+                            r"\(e\.g\. outsideVectors @ v\)\.)")
 _TMP = re.compile(r"/(?:var/)?tmp/(w2v-[A-Za-z]+-)[A-Za-z0-9_]+")
 
 
 def _text(value: str) -> str:
     value = _TAKES.sub("takes #× the reference", value)
-    return _GROWS.sub("multiplies your time by # (reference: #)", value)
+    value = _GROWS.sub("multiplies your time by # (reference: #)", value)
+    return _LOOP_SENTENCE.sub(" <sentence of the loop verdict>", value) if "multiplies your time by #" in value else value
 
 
 def _paths(value, corpus: str):
@@ -88,6 +96,7 @@ def normalise(result, zero_credit_ratio: float):
             verdict.ratio = PLACEHOLDER
         verdict.growth_student = PLACEHOLDER if verdict.growth_student is not None else None
         verdict.growth_reference = PLACEHOLDER if verdict.growth_reference is not None else None
+        verdict.loops_over_vocabulary = verdict.loops_over_vocabulary if capped else False
         verdict.explanation = _text(verdict.explanation)
         test.summary = _text(test.summary)
     return result
