@@ -15,9 +15,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from grader.execute import CallOutcome
 from grader.results import ArraySummary, CaseResult
 from grader.rubric import Tolerances
+from grader.sandbox.jobs import CallOutcome
 
 PREVIEW_ELEMENTS = 60
 HEATMAP_MAX = 40

@@ -29,9 +29,9 @@ from grader.cases import CASE_BUILDERS, MODULE_OF
 from grader.checks import charge_once, gradient_check, sgd_checks, speed, values
 from grader.checks.base import Outcomes, PlannedTest, error_result
 from grader.discover import Discovery, DiscoveryError, discover
-from grader.execute import CallOutcome, JobRun, read_outcome, run_job
 from grader.results import GradeResult, SandboxEvent, Status, StudentInfo, SubmissionFiles, TestResult
 from grader.rubric import Rubric, TestSpec, load_rubric
+from grader.sandbox.jobs import CallOutcome, JobRun, read_outcome, run_job
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = REPO_ROOT / "reference"

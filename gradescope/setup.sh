@@ -6,7 +6,7 @@
 #   1. system: a Python 3.11 interpreter with venv (apt on Ubuntu, dnf on Fedora/Rocky),
 #      unless one is already there.  The system python3 is left alone: Gradescope's
 #      harness needs it.
-#   2. the unprivileged user that runs student code (w2vsandbox, the name grader/sandbox.py uses).
+#   2. the unprivileged user that runs student code (w2vsandbox, the name grader/sandbox/uid_pool.py uses).
 #   3. a virtualenv (default /opt/w2v-grader/venv, outside /autograder/source so that the
 #      source can be made unreadable to student code) with the pinned dependencies of
 #      requirements.txt and the grader package itself (pip install --no-deps from this folder).

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from grader.compare import compare_call
-from grader.execute import CallOutcome
 from grader.rubric import Tolerances
+from grader.sandbox.jobs import CallOutcome
 
 NAMES = ("loss", "gradCenterVec", "gradOutsideVecs")
 

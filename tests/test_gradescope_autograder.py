@@ -4,7 +4,7 @@ fresh virtualenv, then run its run_autograder against a simulated /autograder tr
 * ``build-autograder`` with a test rubric (smaller speed sizes, leaderboard on);
 * the zip is extracted as ``ROOT/source`` and ``setup.sh --python-only`` runs from there with
   ``W2V_VENV`` pointing at a fresh virtualenv (the system and user steps need apt and a Docker
-  build; the user step is what grader/sandbox.py also does on first use).  To keep this fast,
+  build; the user step is what grader/sandbox/uid_pool.py also does on first use).  To keep this fast,
   distributions of the test environment whose version equals the pin are linked into the new
   venv (a .pth file) instead of being unpacked again; everything else, the grader and the
   reference above all, is really installed by pip from the zip's contents.  Set

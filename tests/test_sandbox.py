@@ -659,10 +659,10 @@ def test_detect_isolation_reports_every_layer(iso: IsolationInfo) -> None:
 def test_one_child_probe_finds_the_same_layers_as_layer_by_layer_probes(monkeypatch: pytest.MonkeyPatch,
                                                                           iso: IsolationInfo) -> None:
     """The fast path (one child checks pidns..no_new_privs at once) must not change what is detected."""
-    from grader import sandbox
+    from grader.sandbox import DISABLE_ENV, probes
 
-    fast = sandbox._probe_all()
-    monkeypatch.setenv(sandbox.DISABLE_ENV, "no-such-layer")  # any entry forces the one-by-one probes
-    slow = sandbox._probe_all()
+    fast = probes._probe_all()
+    monkeypatch.setenv(DISABLE_ENV, "no-such-layer")  # any entry forces the one-by-one probes
+    slow = probes._probe_all()
     assert fast.layers == slow.layers == iso.layers
     assert (fast.uid, fast.gid) == (slow.uid, slow.gid)

@@ -18,6 +18,7 @@ from grader import pipeline, sandbox
 from grader.checks import speed
 from grader.results import Status
 from grader.rubric import load_rubric
+from grader.sandbox.environment import prepare_workdir
 
 
 def test_prepare_workdir_tolerates_files_vanishing_during_the_walk(tmp_path: Path) -> None:
@@ -39,7 +40,7 @@ def test_prepare_workdir_tolerates_files_vanishing_during_the_walk(tmp_path: Pat
     thread.start()
     try:
         for _ in range(2000):
-            sandbox._prepare_workdir(tmp_path, info)  # raised FileNotFoundError before the fix
+            prepare_workdir(tmp_path, info)  # raised FileNotFoundError before the fix
     finally:
         stop.set()
         thread.join()

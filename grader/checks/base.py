@@ -7,9 +7,9 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from grader.execute import CallOutcome, JobRun
 from grader.results import CaseResult, SandboxEvent, Status, TestResult
 from grader.rubric import Rubric, TestSpec
+from grader.sandbox.jobs import CallOutcome, JobRun
 
 from .hints import category_hint, hint_for
 

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from grader.execute import run_job
-from grader.proc_tree import tree_cpu_seconds, tree_pids
 from grader.results import SandboxEvent, SpeedMeasurement, SpeedVerdict, Status, TestResult
 from grader.rubric import Rubric, TestSpec
+from grader.sandbox.jobs import run_job
+from grader.sandbox.proc_tree import tree_cpu_seconds, tree_pids
 
 from .base import new_result
 from .charge_once import Charged, speed_credit_despite_wrong_output
@@ -387,7 +387,7 @@ class _TreeClock:
         return [] if self.root is None else tree_pids(self.root)
 
     def cpu(self) -> float:
-        """CPU seconds of the worker's whole process tree (see :mod:`grader.proc_tree`)."""
+        """CPU seconds of the worker's whole process tree (see :mod:`grader.sandbox.proc_tree`)."""
         return 0.0 if self.root is None else tree_cpu_seconds(self.root)
 
     def watch(self, cid: str, limit: float) -> None:

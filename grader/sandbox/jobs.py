@@ -1,4 +1,4 @@
-"""Stage 2 — sandbox-run: execute a job's calls on student code in sandboxed workers.
+"""Stage 2 — sandbox-run: execute a job's calls on student code in sandboxed workers (the only way student code runs).
 
 A job is a list of worker calls (see :mod:`grader.worker.runner`).  Each
 worker run gets a fresh directory holding only: the student's files, the
@@ -23,12 +23,12 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from grader import sandbox
 from grader.results import SandboxEvent
 from grader.rubric import Limits
+from grader.sandbox import SandboxLimits, SandboxRun, run_sandboxed
 
-WORKER_PACKAGE = Path(__file__).with_name("worker")
-SUPPORT_UTILS = Path(__file__).resolve().parents[1] / "reference" / "utils"
+WORKER_PACKAGE = Path(__file__).parents[1] / "worker"
+SUPPORT_UTILS = Path(__file__).resolve().parents[2] / "reference" / "utils"
 BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
              "from w2v_worker.runner import main; sys.exit(main(sys.argv))")
 MAX_META_BYTES = 1_000_000
@@ -69,8 +69,8 @@ class JobRun:
             "note", "This call was not run (the grading time budget ran out or an earlier failure stopped it)."))
 
 
-def sandbox_limits(limits: Limits) -> sandbox.SandboxLimits:
-    return sandbox.SandboxLimits(
+def sandbox_limits(limits: Limits) -> SandboxLimits:
+    return SandboxLimits(
         wall_seconds=limits.worker_timeout, cpu_seconds=limits.cpu_seconds,
         memory_bytes=limits.memory_mb * 2**20, file_size_bytes=limits.file_size_mb * 2**20,
         max_processes=limits.max_processes, output_bytes=limits.output_kb * 1024,
@@ -201,7 +201,7 @@ def _launch(workdir: Path, limits: Limits, deadline: Optional[float],
         slimits.wall_seconds = max(1.0, min(slimits.wall_seconds, deadline - time.monotonic()))
     argv = [sys.executable, "-I", "-B", "-c", BOOTSTRAP, str(workdir)]
     extra = {"on_spawn": on_spawn} if on_spawn is not None else {}
-    result = sandbox.run_sandboxed(argv, workdir, slimits, on_control_line=control, **extra)
+    result = run_sandboxed(argv, workdir, slimits, on_control_line=control, **extra)
     return started, done, result
 
 
@@ -242,7 +242,7 @@ def read_outcome(out_dir: Path, call_id: str) -> CallOutcome:
     return CallOutcome(call_id, meta=meta, arrays=arrays)
 
 
-def _blame_event(result: sandbox.SandboxRun, culprit: str) -> SandboxEvent:
+def _blame_event(result: SandboxRun, culprit: str) -> SandboxEvent:
     what = f"while running {culprit}" if not culprit.startswith("import.") else \
         f"while importing {culprit.removeprefix('import.')}.py"
     tail = _tail(getattr(result, "stderr_tail", "") or result.stderr)
@@ -268,7 +268,7 @@ def _tail(text: str, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def _record_run_events(result: sandbox.SandboxRun, run: JobRun) -> None:
+def _record_run_events(result: SandboxRun, run: JobRun) -> None:
     for layer in result.isolation.layers:
         if layer not in run.isolation_layers:
             run.isolation_layers.append(layer)
