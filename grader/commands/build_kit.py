@@ -33,11 +33,11 @@ from grader.commands.build_autograder import BuildError, _read, _walk, load_buil
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KIT_ALLOWLIST = (
     "grader/__init__.py", "grader/__main__.py", "grader/cli.py", "grader/kit.py",
-    "grader/cases.py", "grader/compare.py", "grader/discover.py", "grader/pipeline.py",
+    "grader/cases.py", "grader/compare.py", "grader/pipeline.py",
     "grader/machine.py", "grader/results.py", "grader/rubric.py",
     "grader/terminal.py",
     "grader/commands/__init__.py", "grader/commands/_common.py", "grader/commands/check.py",
-    "grader/checks/", "grader/report/", "grader/sandbox/", "grader/worker/", "grader/calibration/",
+    "grader/checks/", "grader/discover/", "grader/report/", "grader/sandbox/", "grader/worker/", "grader/calibration/",
 )
 """Everything of the grader that ships in a kit (folders end with /)."""
 REFERENCE_STUB = b'"""The provided utils package only: the reference solution is not part of the self-check kit."""\n'
