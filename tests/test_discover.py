@@ -123,3 +123,31 @@ def discover_clean(tmp_path):
     (clean / "word2vec.py").write_text(W2V, encoding="utf-8")
     (clean / "sgd.py").write_text(SGD, encoding="utf-8")
     return discover(clean)
+
+
+def test_one_extraction_routine_with_its_limits(tmp_path):
+    """Submissions and class exports go through the same extract_zip; only the bounds differ."""
+    import stat
+
+    from grader.discover.archive import EXPORT_ZIP, SUBMISSION_ZIP, ArchiveError, ZipLimits, extract_zip
+
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("a/word2vec.py", W2V)
+        zf.writestr("a\\sgd.py", SGD)  # a Windows separator is a folder separator
+        link = zipfile.ZipInfo("a/link.py")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, "/etc/passwd")
+    for limits in (SUBMISSION_ZIP, EXPORT_ZIP):
+        dest = tmp_path / limits.members_word.replace(" ", "_")
+        dest.mkdir()
+        extract_zip(archive, dest, limits)
+        assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*.py")) == ["a/sgd.py", "a/word2vec.py"]
+    with pytest.raises(ArchiveError, match="more than 2 files in the zip"):
+        extract_zip(archive, tmp_path, ZipLimits(max_members=2, max_bytes=10**9, members_word="files in the zip"))
+    big = make_zip(tmp_path / "big.zip", {"word2vec.py": b"\n" * (2**20 + 1)})
+    with pytest.raises(ArchiveError, match="uncompressed size is over 1 MB"):
+        extract_zip(big, tmp_path, ZipLimits(max_members=10, max_bytes=2**20, members_word="x"))
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(ArchiveError, match="not a readable zip"):
+        extract_zip(tmp_path / "bad.zip", tmp_path, SUBMISSION_ZIP)

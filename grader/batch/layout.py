@@ -7,8 +7,9 @@ Three layouts are recognised (see docs/batch.md):
 * a folder holding one folder per student;
 * a folder holding one ``.zip`` per student (a mix of folders and zips is accepted too).
 
-A zip INPUT is extracted (safely: no absolute paths, no ``..``, no links,
-bounded size) into a temporary folder and then read like a folder.  A
+A zip INPUT is extracted (by :func:`grader.discover.archive.extract_zip`, the grader's one
+extraction routine: no absolute paths, no ``..``, no links, bounded size) into a temporary
+folder and then read like a folder.  A
 single wrapper folder (``assignment_42_export/``) is looked through.
 Anything else raises :class:`LayoutError` with a description of what was
 found.
@@ -17,22 +18,19 @@ found.
 from __future__ import annotations
 
 import re
-import shutil
-import stat
 import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Optional
 
+from grader.discover.archive import EXPORT_ZIP, ArchiveError, extract_zip
 from grader.results import StudentInfo
 
 METADATA_NAMES = ("submission_metadata.yml", "submission_metadata.yaml")
 SUBMISSION_FILES = ("word2vec.py", "sgd.py")
 IGNORED_NAMES = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git", ".DS_Store", "Thumbs.db"}
-MAX_EXPORT_MEMBERS = 200_000
-MAX_EXPORT_BYTES = 4 * 1024**3
 SLUG_MAX = 64
 
 
@@ -135,8 +133,11 @@ def detect_layout(input_path: Path) -> BatchInput:
                 "a folder of per-student folders, or a folder of per-student zips.")
         tmp = tempfile.TemporaryDirectory(prefix="w2v-batch-input-")
         try:
-            extract_zip(input_path, Path(tmp.name))
+            extract_zip(input_path, Path(tmp.name), EXPORT_ZIP)
             batch = _detect_folder(Path(tmp.name), shown=input_path.name, from_zip=True)
+        except ArchiveError as exc:
+            tmp.cleanup()
+            raise LayoutError(str(exc)) from exc
         except BaseException:
             tmp.cleanup()
             raise
@@ -308,33 +309,3 @@ def _gradescope(root: Path, metadata_path: Path) -> BatchInput:
              for k, (p, name, s, _) in zip(keys, candidates)]
     items.sort(key=lambda it: it.key)
     return BatchInput(layout="gradescope", root=root, items=items, notes=notes)
-
-
-# ---------------------------------------------------------------------------
-# safe extraction
-
-
-def extract_zip(archive: Path, dest: Path) -> None:
-    """Extract ``archive`` into ``dest`` without zip-slip, links or unbounded size."""
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            members = zf.infolist()
-            if len(members) > MAX_EXPORT_MEMBERS:
-                raise LayoutError(f"{archive.name}: more than {MAX_EXPORT_MEMBERS} entries")
-            if sum(m.file_size for m in members) > MAX_EXPORT_BYTES:
-                raise LayoutError(f"{archive.name}: uncompressed size is over {MAX_EXPORT_BYTES // 1024**3} GB")
-            for member in members:
-                name = PurePosixPath(member.filename.replace("\\", "/"))
-                if name.is_absolute() or ".." in name.parts or not name.parts:
-                    continue
-                if stat.S_ISLNK(member.external_attr >> 16):
-                    continue
-                target = dest.joinpath(*name.parts)
-                if member.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(member) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out)
-    except zipfile.BadZipFile as exc:
-        raise LayoutError(f"{archive.name} is not a readable zip archive: {exc}") from exc
