@@ -25,9 +25,9 @@ from typing import Any, Callable, ContextManager, Optional
 import numpy as np
 
 from grader import __version__, kit, machine
-from grader.cases import CASE_BUILDERS, MODULE_OF
-from grader.checks import charge_once, gradient_check, sgd_checks, speed, values
+from grader.checks import charge_once, gradient_check, sgd_checks, speed, speed_controller, values
 from grader.checks.base import Outcomes, PlannedTest, error_result
+from grader.checks.cases import CASE_BUILDERS, MODULE_OF
 from grader.discover import Discovery, DiscoveryError, discover
 from grader.results import GradeResult, SandboxEvent, Status, StudentInfo, SubmissionFiles, TestResult
 from grader.rubric import Rubric, TestSpec, load_rubric
@@ -35,7 +35,6 @@ from grader.sandbox.jobs import CallOutcome, JobRun, read_outcome, run_job
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = REPO_ROOT / "reference"
-SPEED_ORDER = ("sigmoid", "naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient", "skipgram")
 
 
 def reference_files() -> dict[str, Path]:
@@ -273,23 +272,23 @@ def _note_imports(run: JobRun, result: GradeResult) -> None:
 
 def _measure_speed(functions: list[str], student_files: dict[str, Path], rubric: Rubric,
                    deadline: Optional[float], speed_lock: Optional[ContextManager],
-                   utils_prefixes: list[str]) -> speed.SpeedSample | str:
+                   utils_prefixes: list[str]) -> speed_controller.SpeedSample | str:
     """Time ``functions`` (under ``speed_lock``); the traceback text if the grader failed twice."""
-    functions = [f for f in SPEED_ORDER if f in functions]
+    functions = [f for f in speed_controller.SPEED_ORDER if f in functions]
     failure = ""
     for _attempt in range(2):  # a grader-side failure is retried once, then reported as ours
         try:
             baseline, manifest = _timing_baseline()
             with speed_lock or contextlib.nullcontext():
-                return speed.measure(functions, student_files, baseline, rubric, deadline, utils_prefixes,
+                return speed_controller.measure(functions, student_files, baseline, rubric, deadline, utils_prefixes,
                                      reference_scale=manifest.speed_scale if manifest else None,
                                      expected_digests=manifest.speed_digests if manifest else None)
-        except speed.SpeedGraderError as exc:
+        except speed_controller.SpeedGraderError as exc:
             failure = str(exc)
     return failure
 
 
-def _speed_verdicts(specs: list[TestSpec], sample: speed.SpeedSample | str, rubric: Rubric,
+def _speed_verdicts(specs: list[TestSpec], sample: speed_controller.SpeedSample | str, rubric: Rubric,
                     charged: Optional[dict[str, charge_once.Charged]] = None) -> dict[str, TestResult]:
     """One speed TestResult per spec from a measurement (or the grader's failure text)."""
     out = {}

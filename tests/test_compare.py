@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.compare import compare_call
+from grader.checks.compare import compare_call
 from grader.rubric import Tolerances
 from grader.sandbox.jobs import CallOutcome
 

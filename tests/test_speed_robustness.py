@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader import pipeline, sandbox
-from grader.checks import speed
+from grader.checks import speed_controller
 from grader.results import Status
 from grader.rubric import load_rubric
 from grader.sandbox.environment import prepare_workdir
@@ -28,7 +28,7 @@ def test_prepare_workdir_tolerates_files_vanishing_during_the_walk(tmp_path: Pat
         (tmp_path / f"file{i}").write_text("x")
     stop = threading.Event()
 
-    def open_gates() -> None:  # what speed._Side.run_block does, as fast as possible (then tidied away)
+    def open_gates() -> None:  # what speed_controller._Side.run_block does, as fast as possible (then tidied away)
         while not stop.is_set():
             tmp = gate / ".g.tmp"
             tmp.write_text("1")
@@ -59,9 +59,9 @@ def test_grader_failure_while_timing_is_retried_then_reported_as_ours(monkeypatc
 
     def broken_measure(*args, **kwargs):
         calls.append(1)
-        raise speed.SpeedGraderError("student worker: Traceback ... FileNotFoundError")
+        raise speed_controller.SpeedGraderError("student worker: Traceback ... FileNotFoundError")
 
-    monkeypatch.setattr(speed, "measure", broken_measure)
+    monkeypatch.setattr(speed_controller, "measure", broken_measure)
     files = {"word2vec.py": corpus_dir / "reference" / "word2vec.py"}
     out = pipeline._speed_verdicts([spec], pipeline._measure_speed([spec.function], files, rubric, None, None, []),
                                    rubric)
@@ -79,10 +79,10 @@ def test_a_crashing_side_thread_raises_speed_grader_error(monkeypatch, corpus_di
     def exploding_run_job(*args, **kwargs):
         raise FileNotFoundError("gate/.speed.sigmoid.base#0.tmp")
 
-    monkeypatch.setattr(speed, "run_job", exploding_run_job)
+    monkeypatch.setattr(speed_controller, "run_job", exploding_run_job)
     files = {"word2vec.py": corpus_dir / "reference" / "word2vec.py"}
-    with pytest.raises(speed.SpeedGraderError, match="FileNotFoundError"):
-        speed.measure(["sigmoid"], files, pipeline.reference_files(), rubric)
+    with pytest.raises(speed_controller.SpeedGraderError, match="FileNotFoundError"):
+        speed_controller.measure(["sigmoid"], files, pipeline.reference_files(), rubric)
 
 
 IMPORT_FAILS = '\nraise RuntimeError("word2vec.py stops while being imported")\n'  # after every def

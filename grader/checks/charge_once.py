@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from grader.cases import OUTPUT_NAMES
 from grader.results import CaseResult, Status, TestResult
 
 from .base import finish
+from .cases import OUTPUT_NAMES
 
 
 @dataclass

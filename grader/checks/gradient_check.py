@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from grader.cases import DUMMY_VECTORS, Case
 from grader.results import CaseResult, GradcheckDetail, TestResult
 from grader.rubric import Rubric, TestSpec
 
 from .base import Outcomes, PlannedTest, finish, new_result, outcome_events, unfinished_case
+from .cases import DUMMY_VECTORS, Case
 
 NEG_SCRIPT = [0, 2, 3, 4, 5, 6, 7, 8]  # 8 distinct negatives (outside word 1 never drawn); repeats are
 # graded by negSamplingLossAndGradient.correctness.repeats, so a duplicate bug is not charged twice

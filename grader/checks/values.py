@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from grader.cases import OUTPUT_NAMES, Case, to_worker_call
-from grader.compare import compare_call
 from grader.results import TestResult
 from grader.rubric import Rubric, TestSpec
 
 from .base import Outcomes, PlannedTest, finish, new_result, outcome_events
+from .cases import OUTPUT_NAMES, Case, to_worker_call
+from .compare import compare_call
 
 
 def plan(spec: TestSpec, cases: list[Case], arrays: dict[str, np.ndarray]) -> PlannedTest:

@@ -33,7 +33,7 @@ from grader.commands.build_autograder import BuildError, _read, _walk, load_buil
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KIT_ALLOWLIST = (
     "grader/__init__.py", "grader/__main__.py", "grader/cli.py", "grader/kit.py",
-    "grader/cases.py", "grader/compare.py", "grader/pipeline.py",
+    "grader/pipeline.py",
     "grader/machine.py", "grader/results.py", "grader/rubric.py",
     "grader/terminal.py",
     "grader/commands/__init__.py", "grader/commands/_common.py", "grader/commands/check.py",
@@ -145,8 +145,9 @@ def _visible_expected_values(rubric) -> dict[str, bytes]:
 def _speed_calibration(rubric) -> tuple[dict[str, float], dict[str, object]]:
     """Per timed call: reference CPU / calibration CPU (median over blocks) and the reference's output digest."""
     from grader import kit
-    from grader.checks import speed
-    from grader.pipeline import SPEED_ORDER, reference_files
+    from grader.checks import speed_controller
+    from grader.checks.speed_controller import SPEED_ORDER
+    from grader.pipeline import reference_files
 
     functions = [f for f in SPEED_ORDER if any(t.function == f and t.check == "speed" and t.visibility == "visible"
                                                for t in rubric.tests)]
@@ -155,9 +156,9 @@ def _speed_calibration(rubric) -> tuple[dict[str, float], dict[str, object]]:
     more_blocks = rubric.__class__(**{**rubric.__dict__, "speed": rubric.speed.__class__(
         **{**rubric.speed.__dict__, "blocks": max(CALIBRATION_BLOCKS, rubric.speed.blocks)})})
     # The reference plays the student's side, the calibration workload the reference's.
-    sample = speed.measure(functions, reference_files(), kit.CALIBRATION_FILES, more_blocks)
+    sample = speed_controller.measure(functions, reference_files(), kit.CALIBRATION_FILES, more_blocks)
     scale, digests = {}, {}
-    for cid in (call["id"] for f in functions for call in speed.speed_calls(f, rubric)):
+    for cid in (call["id"] for f in functions for call in speed_controller.speed_calls(f, rubric)):
         ratios = [a / b for a, b in zip(sample.student.get(cid, []), sample.reference.get(cid, [])) if b > 0]
         if not ratios or cid in sample.capped:
             raise BuildError(f"could not calibrate the timing of {cid} (the reference was not measured)")
