@@ -12,39 +12,24 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import hashlib
-import json
 import os
-import shutil
-import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Optional
+from typing import Callable, ContextManager, Optional
 
 import numpy as np
 
-from grader import __version__, kit, machine
+from grader import __version__, machine
 from grader.checks import charge_once, gradient_check, sgd_checks, speed, speed_controller, values
 from grader.checks.base import Outcomes, PlannedTest, error_result
 from grader.checks.cases import CASE_BUILDERS, MODULE_OF
 from grader.discover import Discovery, DiscoveryError, discover
+from grader.expected import kit_store
+from grader.expected.outcomes import expected_outcomes, timing_baseline
 from grader.results import GradeResult, SandboxEvent, Status, StudentInfo, SubmissionFiles, TestResult
 from grader.rubric import Rubric, TestSpec, load_rubric
-from grader.sandbox.jobs import CallOutcome, JobRun, read_outcome, run_job
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-REFERENCE_DIR = REPO_ROOT / "reference"
-
-
-def reference_files() -> dict[str, Path]:
-    return {"word2vec.py": REFERENCE_DIR / "word2vec.py", "sgd.py": REFERENCE_DIR / "sgd.py"}
-
-
-def _timing_baseline() -> tuple[dict[str, Path], Optional[kit.KitManifest]]:
-    """What student code is timed against: the reference, or in a self-check kit the calibration workload."""
-    manifest = kit.manifest()
-    return (kit.CALIBRATION_FILES, manifest) if manifest is not None else (reference_files(), None)
+from grader.sandbox.jobs import JobRun, run_job
 
 
 def grade_submission(path: Path, rubric: Optional[Rubric] = None, *, mode: str = "grade",
@@ -278,7 +263,7 @@ def _measure_speed(functions: list[str], student_files: dict[str, Path], rubric:
     failure = ""
     for _attempt in range(2):  # a grader-side failure is retried once, then reported as ours
         try:
-            baseline, manifest = _timing_baseline()
+            baseline, manifest = timing_baseline()
             with speed_lock or contextlib.nullcontext():
                 return speed_controller.measure(functions, student_files, baseline, rubric, deadline, utils_prefixes,
                                      reference_scale=manifest.speed_scale if manifest else None,
@@ -298,7 +283,7 @@ def _speed_verdicts(specs: list[TestSpec], sample: speed_controller.SpeedSample 
                                         "(not your fault). Staff have the details.", [])
             out[spec.id].events.append(SandboxEvent("note", "internal grader error", sample))
         return out
-    in_kit = kit.manifest() is not None
+    in_kit = kit_store.manifest() is not None
     for spec in specs:
         verdict = speed.verdict(spec.function, sample, rubric, (charged or {}).get(spec.function))
         if in_kit and verdict.verdict != "not_measured":
@@ -307,75 +292,3 @@ def _speed_verdicts(specs: list[TestSpec], sample: speed_controller.SpeedSample 
         events = [e for e in sample.events if spec.function in e.message or spec.function in e.detail]
         out[spec.id] = speed.evaluate(spec, verdict, events, rubric)
     return out
-
-
-# --- expected values (reference, cached) -----------------------------------------------------------
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("W2V_CACHE_DIR") or Path.home() / ".cache" / "w2v-grader") / "expected"
-
-
-def _sources_digest() -> bytes:
-    """Hash of everything an expected value depends on besides the call itself (a kit stores it)."""
-    manifest = kit.manifest()
-    if manifest is not None:
-        return bytes.fromhex(manifest.sources_digest)
-    digest = hashlib.sha256(__version__.encode())
-    for path in sorted(REFERENCE_DIR.rglob("*.py")) + sorted((REPO_ROOT / "grader" / "worker").glob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.digest()
-
-
-def _call_key(call: dict[str, Any], arrays: dict[str, np.ndarray], sources: bytes) -> str:
-    digest = hashlib.sha256(sources)
-    digest.update(json.dumps(call, sort_keys=True).encode())
-    text = json.dumps(call)
-    for key in sorted(k for k in arrays if json.dumps(k) in text):
-        digest.update(key.encode())
-        digest.update(np.ascontiguousarray(arrays[key]).tobytes())
-    return digest.hexdigest()[:40]
-
-
-def expected_outcomes(calls: list[dict[str, Any]], arrays: dict[str, np.ndarray],
-                      rubric: Rubric) -> dict[str, CallOutcome]:
-    """Reference outcomes for ``calls``, cached on disk per call (any subset of a job hits the cache)."""
-    if not calls:
-        return {}
-    sources = _sources_digest()
-    keys = {c["id"]: _call_key(c, arrays, sources) for c in calls}
-    in_kit = kit.manifest() is not None
-    folder = kit.expected_dir() if in_kit else cache_dir()
-    outcomes: dict[str, CallOutcome] = {}
-    for call in calls:
-        if (folder / f"{keys[call['id']]}.json").exists():
-            cached = read_outcome(folder, keys[call["id"]])
-            if cached.meta is not None:
-                outcomes[call["id"]] = CallOutcome(call["id"], meta=cached.meta, arrays=cached.arrays)
-    missing = [c for c in calls if c["id"] not in outcomes]
-    if missing and in_kit:  # the kit never contains the reference: nothing to compute these with
-        for call in missing:
-            outcomes[call["id"]] = CallOutcome(call["id"], event=SandboxEvent(
-                "note", "The self-check kit has no expected value for this case: it was built for another "
-                "rubric or grader version. Ask the course staff for the current kit."))
-        return outcomes
-    if missing:
-        run = run_job(reference_files(), {"modules": ["word2vec", "sgd"], "calls": missing}, arrays, rubric.limits)
-        for call in missing:
-            outcomes[call["id"]] = run.get(call["id"])
-            _store(folder, keys[call["id"]], outcomes[call["id"]])
-    return outcomes
-
-
-def _store(folder: Path, key: str, outcome: CallOutcome) -> None:
-    """Write one reference outcome atomically (never an incomplete one)."""
-    if outcome.meta is None or outcome.meta.get("status") != "ok":
-        return
-    with contextlib.suppress(OSError):
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=folder, prefix=".tmp-"))
-        if outcome.arrays:
-            np.savez(tmp / f"{key}.npz", **outcome.arrays)
-            (tmp / f"{key}.npz").replace(folder / f"{key}.npz")
-        (tmp / f"{key}.json").write_text(json.dumps(outcome.meta, default=str), encoding="utf-8")
-        (tmp / f"{key}.json").replace(folder / f"{key}.json")
-        shutil.rmtree(tmp, ignore_errors=True)

@@ -273,8 +273,7 @@ def test_the_real_engine_streams_its_progress() -> None:
 
 
 def test_cache_root_matches_the_engine() -> None:
-    from grader.commands.run_autograder import cache_root
-    from grader.pipeline import cache_dir
+    from grader.expected.cache import cache_dir, cache_root
 
     assert cache_dir().parent == cache_root()
 

@@ -16,6 +16,7 @@ import pytest
 
 from grader import pipeline, sandbox
 from grader.checks import speed_controller
+from grader.expected.outcomes import reference_files
 from grader.results import Status
 from grader.rubric import load_rubric
 from grader.sandbox.environment import prepare_workdir
@@ -82,7 +83,7 @@ def test_a_crashing_side_thread_raises_speed_grader_error(monkeypatch, corpus_di
     monkeypatch.setattr(speed_controller, "run_job", exploding_run_job)
     files = {"word2vec.py": corpus_dir / "reference" / "word2vec.py"}
     with pytest.raises(speed_controller.SpeedGraderError, match="FileNotFoundError"):
-        speed_controller.measure(["sigmoid"], files, pipeline.reference_files(), rubric)
+        speed_controller.measure(["sigmoid"], files, reference_files(), rubric)
 
 
 IMPORT_FAILS = '\nraise RuntimeError("word2vec.py stops while being imported")\n'  # after every def

@@ -102,7 +102,7 @@ def measure(functions: list[str], student_files: dict[str, Path], reference_file
     student... (``blocks`` blocks each), so slow drifts of the machine's load
     hit both sides alike.  A student block that exceeds the no-credit budget is killed.
 
-    Self-check kit (:mod:`grader.kit`): ``reference_files`` is the calibration workload;
+    Self-check kit (:mod:`grader.expected.kit_store`): ``reference_files`` is the calibration workload;
     ``reference_scale[call id]`` (reference CPU / calibration CPU, measured when the kit was
     built) turns each calibration time into an estimate of the reference's, and
     ``expected_digests`` replaces the reference worker's output digests.

@@ -2,7 +2,7 @@
 
 The kit is a zip students install with ``pip install w2v-check-kit.zip``.
 It holds the grader's checking code, the provided ``utils`` package and,
-in ``grader/kit_data/`` (see :mod:`grader.kit`):
+in ``grader/kit_data/`` (see :mod:`grader.expected.kit_store`):
 
 * the reference's outputs for the rubric's **visible** tests only (their
   inputs and expected values are shown in reports anyway);
@@ -32,12 +32,12 @@ from grader.commands.build_autograder import BuildError, _read, _walk, load_buil
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KIT_ALLOWLIST = (
-    "grader/__init__.py", "grader/__main__.py", "grader/cli.py", "grader/kit.py",
+    "grader/__init__.py", "grader/__main__.py", "grader/cli.py",
     "grader/pipeline.py",
     "grader/machine.py", "grader/results.py", "grader/rubric.py",
     "grader/terminal.py",
     "grader/commands/__init__.py", "grader/commands/_common.py", "grader/commands/check.py",
-    "grader/checks/", "grader/discover/", "grader/report/", "grader/sandbox/", "grader/worker/", "grader/calibration/",
+    "grader/checks/", "grader/discover/", "grader/report/", "grader/sandbox/", "grader/worker/", "grader/expected/",
 )
 """Everything of the grader that ships in a kit (folders end with /)."""
 REFERENCE_STUB = b'"""The provided utils package only: the reference solution is not part of the self-check kit."""\n'
@@ -71,10 +71,11 @@ def build_kit(out: Path, *, rubric_path: Optional[Path] = None, repo_root: Path 
     """Write the kit to ``out``; returns a summary (entries, counts, speed scales, names)."""
     import time
 
-    from grader import __version__, kit
+    from grader import __version__
+    from grader.expected import kit_store
 
     started = time.monotonic()
-    if kit.manifest() is not None:
+    if kit_store.manifest() is not None:
         raise BuildError("this is a self-check kit itself (it has no reference solution to build from)")
     rubric, rubric_bytes = load_build_rubric(rubric_path)
     files = _collect(repo_root)
@@ -83,9 +84,9 @@ def build_kit(out: Path, *, rubric_path: Optional[Path] = None, repo_root: Path 
     for name, data in expected.items():
         files[f"grader/kit_data/expected/{name}"] = data
     scale, digests = _speed_calibration(rubric)
-    from grader.pipeline import _sources_digest
+    from grader.expected.cache import sources_digest
 
-    manifest = kit.KitManifest(sources_digest=_sources_digest().hex(),
+    manifest = kit_store.KitManifest(sources_digest=sources_digest().hex(),
                                rubric_sha256=hashlib.sha256(rubric_bytes).hexdigest(), grader_version=__version__,
                                speed_scale=scale, speed_digests=digests)
     files["grader/kit_data/manifest.json"] = manifest.to_json().encode()
@@ -129,7 +130,8 @@ def _visible_expected_values(rubric) -> dict[str, bytes]:
     """File name → bytes of the reference's outputs on every visible non-speed test's calls."""
     import shutil
 
-    from grader.pipeline import grade_submission, reference_files
+    from grader.expected.outcomes import reference_files
+    from grader.pipeline import grade_submission
 
     visible = rubric.__class__(**{**rubric.__dict__, "tests": tuple(
         t for t in rubric.tests if t.visibility == "visible" and t.check != "speed")})
@@ -144,10 +146,10 @@ def _visible_expected_values(rubric) -> dict[str, bytes]:
 
 def _speed_calibration(rubric) -> tuple[dict[str, float], dict[str, object]]:
     """Per timed call: reference CPU / calibration CPU (median over blocks) and the reference's output digest."""
-    from grader import kit
     from grader.checks import speed_controller
     from grader.checks.speed_controller import SPEED_ORDER
-    from grader.pipeline import reference_files
+    from grader.expected import kit_store
+    from grader.expected.outcomes import reference_files
 
     functions = [f for f in SPEED_ORDER if any(t.function == f and t.check == "speed" and t.visibility == "visible"
                                                for t in rubric.tests)]
@@ -156,7 +158,7 @@ def _speed_calibration(rubric) -> tuple[dict[str, float], dict[str, object]]:
     more_blocks = rubric.__class__(**{**rubric.__dict__, "speed": rubric.speed.__class__(
         **{**rubric.speed.__dict__, "blocks": max(CALIBRATION_BLOCKS, rubric.speed.blocks)})})
     # The reference plays the student's side, the calibration workload the reference's.
-    sample = speed_controller.measure(functions, reference_files(), kit.CALIBRATION_FILES, more_blocks)
+    sample = speed_controller.measure(functions, reference_files(), kit_store.CALIBRATION_FILES, more_blocks)
     scale, digests = {}, {}
     for cid in (call["id"] for f in functions for call in speed_controller.speed_calls(f, rubric)):
         ratios = [a / b for a, b in zip(sample.student.get(cid, []), sample.reference.get(cid, [])) if b > 0]
@@ -194,7 +196,7 @@ w2v-grader = "grader.cli:main"
 include = ["grader*", "reference*"]
 
 [tool.setuptools.package-data]
-grader = ["*.toml", "report/templates/*", "calibration/*.py", "kit_data/*.json", "kit_data/expected/*"]
+grader = ["*.toml", "report/templates/*", "expected/calibration/*.py", "kit_data/*.json", "kit_data/expected/*"]
 reference = ["utils/*.py"]
 '''
 

@@ -223,14 +223,6 @@ def set_oom_score_adj(value: int, pid: str = "self") -> bool:
         os.close(fd)
 
 
-def cache_root() -> Path:
-    """Where the engine caches reference outputs (the parent of :func:`grader.pipeline.cache_dir`).
-
-    Not imported from the pipeline, which would load numpy into this small process.
-    """
-    return Path(os.environ.get("W2V_CACHE_DIR") or Path.home() / ".cache" / "w2v-grader")
-
-
 def read_metadata(path: Path):
     """``StudentInfo`` from Gradescope's submission_metadata.json, and a note for the log.
 
@@ -267,6 +259,8 @@ def protect(root: Path, start: float) -> None:
     if os.geteuid() != 0:
         _log(start, "not root: cannot hide the autograder files from student code (fine for local runs)")
         return
+    from grader.expected.cache import cache_root  # light: no numpy in this process
+
     cache = cache_root()
     if not cache.exists():
         cache.mkdir(parents=True, exist_ok=True)

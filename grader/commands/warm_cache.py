@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import shutil
 
-    from grader.pipeline import cache_dir, grade_submission, reference_files
+    from grader.expected.cache import cache_dir
+    from grader.expected.outcomes import reference_files
+    from grader.pipeline import grade_submission
 
     rubric = load_rubric_or_report(args.rubric)
     if rubric is None:

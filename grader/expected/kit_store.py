@@ -1,6 +1,6 @@
-"""The student self-check kit: grading without the reference solution (``w2v-grader build-kit``).
+"""What a student self-check kit ships instead of the reference solution (read here, built by ``build-kit``).
 
-A kit is this package with the reference solution left out and
+A kit is the grader package with the reference solution left out and
 ``grader/kit_data/`` added (see :mod:`grader.commands.build_kit`):
 
 * ``manifest.json``: the digest that keys the expected values, the rubric's
@@ -11,7 +11,8 @@ A kit is this package with the reference solution left out and
 
 :func:`manifest` is None in a full installation; the pipeline then runs the
 reference as usual.  In a kit, expected values come only from the kit and
-speed is estimated against :mod:`grader.calibration` (never the solution).
+speed is estimated against the calibration workload ``calibration/word2vec.py`` beside this
+module (never the solution).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-KIT_DIR = Path(__file__).with_name("kit_data")
+KIT_DIR = Path(__file__).parents[1] / "kit_data"
 CALIBRATION_FILES = {"word2vec.py": Path(__file__).with_name("calibration") / "word2vec.py"}
 
 
