@@ -60,6 +60,7 @@ from grader.results import (
     TestResult,
 )
 from grader.rubric import Rubric, TestSpec
+from grader.score import pending_points, tally
 
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "results.schema.json"
 OUTPUT_FORMATS: tuple[str, ...] = ("md", "html")
@@ -202,7 +203,7 @@ def to_results_json(result: GradeResult, rubric: Rubric, *, output_format: str =
     if result.internal_error:
         tests.append(_error_entry())
     data: dict[str, Any] = {
-        "score": _round(sum(entry.get("score", 0.0) for entry in tests)),
+        "score": _round(tally(tests).earned),
         "execution_time": _round(max(float(result.execution_time or 0.0), 0.0), 2),
         "output": _total_line(tests, output_format) + _summary(result, output_format),
         "output_format": output_format,
@@ -273,7 +274,7 @@ def timeout_results(rubric: Rubric, *, elapsed: float, limit: float, detail: str
     if output_format == "html":
         summary = "<p>" + html.escape(summary.replace("**", "")) + "</p>"
     return {
-        "score": _round(sum(entry.get("score", 0.0) for entry in tests)),
+        "score": _round(tally(tests).earned),
         "execution_time": _round(max(float(elapsed), 0.0), 2),
         "output": _total_line(tests, output_format) + summary,
         "output_format": output_format,
@@ -683,9 +684,8 @@ def _total_line(tests: list[dict[str, Any]], output_format: str) -> str:
     delayed = [t for t in tests if t.get("visibility", "visible") != "visible" and t.get("max_score", 0) > 0]
     if not delayed:
         return ""
-    score = _round(sum(t.get("score", 0.0) for t in tests))
-    max_score = _round(sum(t.get("max_score", 0.0) for t in tests))
-    pending = _round(sum(t.get("max_score", 0.0) for t in delayed))
+    score, max_score = _round(tally(tests).earned), _round(tally(tests).possible)
+    pending = _round(tally(delayed).possible)
     whens = sorted({VISIBILITY_PHRASES.get(t.get("visibility", ""), "later") for t in delayed})
     head = f"Total score: {_fmt(score)} / {_fmt(max_score)} points"
     tail = (f"(all tests, including the {_fmt(pending)} points of {len(delayed)} test"
@@ -697,8 +697,9 @@ def _total_line(tests: list[dict[str, Any]], output_format: str) -> str:
 
 def _fallback_summary(result: GradeResult, output_format: str) -> str:
     """Score per function and test, from trusted fields only (names come from the rubric)."""
-    lines = [f"Total: {_fmt(sum(t.score for t in result.tests))} / {_fmt(sum(t.max_score for t in result.tests))} points."]
-    pending = result.pending_points
+    total = tally(result.tests)
+    lines = [f"Total: {_fmt(total.earned)} / {_fmt(total.possible)} points."]
+    pending = pending_points(result.tests)
     if pending:
         lines.append(f"{_fmt(pending)} of these points are in tests whose details are shown later.")
     if result.internal_error:

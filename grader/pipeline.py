@@ -1,11 +1,17 @@
-"""The grading pipeline: discover → sandbox-run → check → score → (report elsewhere).
+"""The grading pipeline: discover → sandbox-run → check → (diagnose) → score → (report elsewhere).
 
 :func:`grade_submission` is the one entry point used by ``grade``, ``check``,
 batch mode and Gradescope.  It never raises for anything a submission does;
 a grader-side failure is caught and recorded in ``GradeResult.internal_error``.
-Expected values come from running the reference through the very same
-worker and job (cached on disk, keyed by the job, the reference sources and
-the grader version); the student's worker never sees them.
+
+The stages, in order: :func:`grader.discover.discover` finds and vets the files; the checks
+(:mod:`grader.checks`) plan their worker calls, which :func:`grader.sandbox.jobs.run_job` runs on
+the student's code in sandboxed workers (speed: :mod:`grader.checks.speed_controller`, beside the
+correctness job on a machine with two CPUs, else after it); expected values come from the
+reference side (:mod:`grader.expected`: the reference run through the very same worker and job,
+cached on disk); the checks judge each test, each bug is charged once
+(:mod:`grader.checks.charge_once`), and :func:`grader.score.scoresheet` gives the points.  The
+student's worker never sees an expected value.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from grader.expected.outcomes import expected_outcomes, timing_baseline
 from grader.results import GradeResult, SandboxEvent, Status, StudentInfo, SubmissionFiles, TestResult
 from grader.rubric import Rubric, TestSpec, load_rubric
 from grader.sandbox.jobs import JobRun, run_job
+from grader.score import scoresheet
 
 
 def grade_submission(path: Path, rubric: Optional[Rubric] = None, *, mode: str = "grade",
@@ -60,7 +67,8 @@ def grade_submission(path: Path, rubric: Optional[Rubric] = None, *, mode: str =
         pending = error_result(spec, "Not run by the self-check: this test runs only on the course's grader.", [])
         pending.status = Status.SKIPPED
         result.tests.append(pending)
-    result.max_score = round(sum(t.max_score for t in result.tests), 4)
+    total = scoresheet(result.tests, rubric).total
+    result.score, result.max_score = total.earned, total.possible
     result.student = student or StudentInfo()
     result.execution_time = round(time.monotonic() - started, 3)
     return result
@@ -89,7 +97,6 @@ def _grade(path: Path, rubric: Rubric, specs: list[TestSpec], mode: str, deadlin
         result.tests = _run_tests(found, rubric, specs, deadline, speed_lock, result, on_test)
     finally:
         found.cleanup()
-    result.score = round(sum(t.score for t in result.tests), 4)
     return result
 
 
@@ -140,6 +147,7 @@ def _run_tests(found: Discovery, rubric: Rubric, specs: list[TestSpec], deadline
             speed_specs.remove(spec)
             by_id[spec.id] = error_result(spec, "Not timed: this function did not finish in the correctness "
                                           f"tests ({stuck.message})", [stuck])
+    scoresheet(list(by_id.values()), rubric)  # points now: streamed tests are final
     if on_test is not None:
         for spec in specs:
             if spec.id in by_id:
@@ -148,6 +156,7 @@ def _run_tests(found: Discovery, rubric: Rubric, specs: list[TestSpec], deadline
         sample = early_sample if early_sample is not None else \
             _measure_speed([s.function for s in speed_specs], student_files, rubric, deadline, speed_lock, prefixes)
         speed_results = _speed_verdicts(speed_specs, sample, rubric, charged)
+        scoresheet(list(speed_results.values()), rubric)
         by_id.update(speed_results)
         for test in speed_results.values():
             if on_test is not None:

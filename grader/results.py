@@ -195,11 +195,6 @@ class GradeResult:
     internal_error: Optional[str] = None  # grader-side failure (never student-controlled text only)
     mode: str = "grade"  # "grade" (all tests) or "check" (visible tests only)
 
-    @property
-    def pending_points(self) -> float:
-        """Points of tests a student cannot see yet (hidden / after_published / after_due_date)."""
-        return sum(t.max_score for t in self.tests if t.hidden_from_student)
-
     def tests_for(self, function: str) -> list[TestResult]:
         return [t for t in self.tests if t.function == function]
 

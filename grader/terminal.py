@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 from grader.results import FUNCTIONS, GradeResult, Status
+from grader.score import pending_points, tally
 
 MARK = {Status.PASSED: "PASS", Status.PARTIAL: "PART", Status.FAILED: "FAIL", Status.ERROR: "ERR ",
         Status.SKIPPED: "SKIP"}
@@ -25,16 +26,15 @@ def print_summary(result: GradeResult, *, html_path: Optional[Path] = None, firs
         if not tests:
             continue
         shown = [t for t in tests if t.status != Status.SKIPPED]
-        score = sum(t.score for t in shown)
-        total = sum(t.max_score for t in shown)
-        pending = sum(t.max_score for t in tests if t.status == Status.SKIPPED)
+        sums = tally(shown)
+        pending = tally(t for t in tests if t.status == Status.SKIPPED).possible
         failing = [t.status for t in shown if t.status != Status.PASSED and t.max_score > 0]  # 0 points: info only
         status = MARK[failing[0]] if failing else "PASS"
         extra = f"  (+{pending:g} not run here)" if pending else ""
-        print(f"  [{status}] {function:<30} {score:5.2f} / {total:5.2f}{extra}")
+        print(f"  [{status}] {function:<30} {sums.earned:5.2f} / {sums.possible:5.2f}{extra}")
         if first_failure:
             _print_first_failure(tests)
-    pending = result.pending_points
+    pending = pending_points(result.tests)
     print(f"  Total: {result.score:.2f} / {result.max_score:.2f}"
           + (f" ({pending:.2f} points in tests shown only after grades are published)" if pending else ""))
     if result.internal_error:

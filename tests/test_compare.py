@@ -113,6 +113,7 @@ def _test(check, cases, function="naiveSoftmaxLossAndGradient"):
 
 def test_stability_forgives_only_the_bug_correctness_already_charged():
     from grader.checks.charge_once import charged_by_correctness, forgive_stability
+    from grader.score import points
 
     sign_bug = outcome([np.float64(1.5), -np.array([1.0, 2.0, 3.0]), np.arange(12.0).reshape(4, 3)])
     correctness = _test("correctness", [compare(sign_bug), compare(EXPECTED)])
@@ -120,17 +121,17 @@ def test_stability_forgives_only_the_bug_correctness_already_charged():
     assert charged.wrong_outputs == {"gradCenterVec"}
 
     same_bug = _test("stability", [compare(sign_bug), compare(EXPECTED)])
-    assert forgive_stability(same_bug, charged).score == 1.0
+    assert points(forgive_stability(same_bug, charged)) == 1.0
     assert any("Not charged here" in n for n in same_bug.cases[0].notes)
 
     overflow = outcome([np.float64(1.5), -np.array([1.0, 2.0, 3.0]), np.full((4, 3), np.inf)])
     new_output_wrong = outcome([np.float64(9.0), -np.array([1.0, 2.0, 3.0]), np.arange(12.0).reshape(4, 3)])
     for bad in (overflow, new_output_wrong):
         test = _test("stability", [compare(bad)])
-        assert forgive_stability(test, charged).score == 0.0
+        assert points(forgive_stability(test, charged)) == 0.0
 
     garbage = outcome([np.float64(7.0), np.zeros(3), np.zeros((4, 3))])
     garbage_charged = charged_by_correctness([_test("correctness", [compare(garbage)])])
-    assert forgive_stability(_test("stability", [compare(garbage)]),
-                             garbage_charged["naiveSoftmaxLossAndGradient"]).score == 0.0, "every output wrong"
-    assert forgive_stability(_test("stability", [compare(sign_bug)]), None).score == 0.0, "nothing charged before"
+    assert points(forgive_stability(_test("stability", [compare(garbage)]),
+                                    garbage_charged["naiveSoftmaxLossAndGradient"])) == 0.0, "every output wrong"
+    assert points(forgive_stability(_test("stability", [compare(sign_bug)]), None)) == 0.0, "nothing charged before"

@@ -1,4 +1,8 @@
-"""Shared shape of a planned test and the helpers that turn case results into a TestResult."""
+"""Shared shape of a planned test and the helpers that turn case results into a TestResult.
+
+A check judges; it awards no points: every TestResult leaves the checks with ``score`` 0.0,
+and the score stage (:mod:`grader.score`) gives each test its points from these judgements.
+"""
 
 from __future__ import annotations
 
@@ -44,15 +48,13 @@ def new_result(spec: TestSpec) -> TestResult:
 
 
 def finish(result: TestResult, cases: list[CaseResult], events: list[SandboxEvent]) -> TestResult:
-    """Score by the fraction of passed cases; set status, summary, hint, events."""
+    """Judge a test by its cases: status, summary, hint, events (its points are :mod:`grader.score`'s)."""
     result.cases = cases
     unique: dict[tuple[str, str], SandboxEvent] = {}
     for event in events:
         unique.setdefault((event.kind, event.message), event)
     result.events = list(unique.values())
     passed = sum(c.passed for c in cases)
-    fraction = passed / len(cases) if cases else 0.0
-    result.score = round(result.max_score * fraction, 4)
     if cases and passed == len(cases):
         result.status = Status.PASSED
         result.summary = f"All {len(cases)} case(s) passed."

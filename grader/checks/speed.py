@@ -6,8 +6,9 @@ process) is :mod:`grader.checks.speed_controller`; this module judges its
 The verdict uses the median of per-pair ratios at the largest size; the
 growth from V to 4V tells a loop over the vocabulary (time per extra word
 far above the reference's) from constant overhead such as a loop over K.
-Scores are quantised (full / half / none) so noise near a threshold cannot
-make regrading flip points except right at the boundary.
+Verdicts are quantised (fast / slow / too slow, scored full / half / none by
+:mod:`grader.score`) so noise near a threshold cannot make regrading flip
+points except right at the boundary.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from .charge_once import Charged, speed_credit_despite_wrong_output
 from .hints import category_hint, hint_for
 from .speed_controller import SpeedSample, speed_calls
 
-PARTIAL_FRACTION = 0.5
+_STATUS = {"fast": Status.PASSED, "slow": Status.PARTIAL, "not_measured": Status.ERROR}
+"""Status of a speed test by verdict (every other verdict fails); its points are the score stage's."""
 
 
 def verdict(function: str, sample: SpeedSample, rubric: Rubric, charged: Optional[Charged] = None) -> SpeedVerdict:
@@ -98,13 +100,11 @@ def _explain(label: str, ratio: float, growth_s, growth_r, loops: bool, factor: 
 
 
 def evaluate(spec: TestSpec, verdict_: SpeedVerdict, events: list[SandboxEvent], rubric: Rubric) -> TestResult:
+    """The speed test's result from its verdict: status, summary and hint (its points are :mod:`grader.score`'s)."""
     result = new_result(spec)
     result.speed = verdict_
     result.events = events
-    factor = {"fast": 1.0, "slow": PARTIAL_FRACTION}.get(verdict_.verdict, 0.0)
-    result.score = round(spec.points * factor, 4)
-    result.status = Status.PASSED if factor == 1.0 else (Status.PARTIAL if factor else (
-        Status.ERROR if verdict_.verdict == "not_measured" else Status.FAILED))
+    result.status = _STATUS.get(verdict_.verdict, Status.FAILED)
     result.summary = verdict_.explanation
     if result.status != Status.PASSED:
         result.hint = hint_for(spec.id) or category_hint(spec.id) if spec.visibility == "visible" \

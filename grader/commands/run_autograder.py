@@ -136,9 +136,10 @@ def _write(data: dict[str, Any], results_path: Path, start: float) -> int:
     except Exception:  # noqa: BLE001 - e.g. the results folder is not writable
         _log(start, "cannot write results.json:\n" + traceback.format_exc())
         return 1
+    from grader.score import tally
+
     tests = data.get("tests", [])
-    _log(start, f"wrote {results_path}: score {data.get('score')} / "
-                f"{sum(t.get('max_score', 0) for t in tests):g} in {len(tests)} tests")
+    _log(start, f"wrote {results_path}: score {data.get('score')} / {tally(tests).possible:g} in {len(tests)} tests")
     return 0
 
 

@@ -40,6 +40,7 @@ from grader.report.text import (
     truncate,
 )
 from grader.results import FUNCTIONS, CaseResult, GradeResult, SandboxEvent, Status, TestResult
+from grader.score import tally
 
 AUDIENCES = ("student", "instructor")
 MAX_FAILED_CASES_SHOWN = 4
@@ -615,12 +616,11 @@ def _finite(x: Any) -> bool:
 def _score_view(result: GradeResult, views: list[TestView], audience: str) -> ScoreView:
     shown = [t for t in result.tests if visible_to(t, audience)]
     pending_tests = [t for t in result.tests if t.hidden_from_student]
-    pending_points = sum(t.max_score for t in pending_tests)
+    pending_points = tally(pending_tests).possible
     if audience == "instructor":
         earned, max_score = result.score, result.max_score
     else:
-        earned = sum(t.score for t in shown)
-        max_score = sum(t.max_score for t in shown)
+        earned, max_score = tally(shown).earned, tally(shown).possible
     percent = 100.0 * earned / max_score if max_score > 0 else 0.0
     run = [t for t in shown if t.status != Status.SKIPPED]
     failing = [t for t in run if t.status in FAILING]
@@ -649,7 +649,7 @@ def _score_view(result: GradeResult, views: list[TestView], audience: str) -> Sc
                 f"{plural(pending_points, 'point')}. They are not included in the score above, and your final "
                 "score can be lower than it suggests.")
         else:
-            hidden_earned = sum(t.score for t in pending_tests)
+            hidden_earned = tally(pending_tests).earned
             details.append(
                 f"{plural(len(pending_tests), 'test')} ({fmt_points(hidden_earned)} of {fmt_points(pending_points)} "
                 "points) are hidden from students until released; students see the other points only.")
@@ -666,9 +666,8 @@ def _score_view(result: GradeResult, views: list[TestView], audience: str) -> Sc
 def _function_view(name: str, views: list[TestView], result: GradeResult, audience: str) -> FunctionView:
     tests = [t for t in result.tests if t.function == name]
     shown = [t for t in tests if visible_to(t, audience)]
-    earned = sum(t.score for t in shown)
-    max_score = sum(t.max_score for t in shown)
-    pending = sum(t.max_score for t in tests if not visible_to(t, audience))
+    earned, max_score = tally(shown).earned, tally(shown).possible
+    pending = tally(t for t in tests if not visible_to(t, audience)).possible
     mine = [v for v in views if v.function == name]
     scored = [v for v in mine if v.max_score != "0"]  # informational (0-point) tests do not set the status
     keys = [v.status.key for v in (scored or mine) if v.status.key != "pending"]
@@ -697,7 +696,8 @@ def _internal_error_text(text: Optional[str], audience: str) -> str:
     return truncate(lines[-1] if lines else text, 500)
 
 
-def _group_blocked(failing: list[TestView], problems: list[EventView]) -> tuple[list[TestView], list[BlockedGroup]]:
+def _group_blocked(failing: list[TestView], problems: list[EventView],
+                   result: GradeResult) -> tuple[list[TestView], list[BlockedGroup]]:
     """Tests that could not run at all for the same reason (a syntax error stops every word2vec test) become one
     group in "What to fix" instead of one identical card each."""
     by_reason: dict[str, list[TestView]] = {}
@@ -715,7 +715,8 @@ def _group_blocked(failing: list[TestView], problems: list[EventView]) -> tuple[
             v.blocked_by = anchor
             grouped.add(v.test_id)
             v.events = [e for e in v.events if (e.kind, e.message) not in shown_problems]  # shown once, above
-        points = fmt_points(sum(float(v.max_score) for v in tests))
+        graded = {t.test_id: t for t in result.tests}
+        points = fmt_points(tally(graded[v.test_id] for v in tests).possible)
         events: list[EventView] = []
         for v in tests:
             events += [e for e in v.events if (e.kind, e.message, e.detail) not in
@@ -765,7 +766,7 @@ def build_report_view(result: GradeResult, audience: str = "student", *, with_ch
     narrow = charts.speed_chart([t.speed for t in speed_tests], narrow=True) if chart else None
 
     failing = [] if result.internal_error else [v for v in shown if v.failing]
-    failing, blocked = _group_blocked(failing, problems)
+    failing, blocked = _group_blocked(failing, problems, result)
     for v in views:
         if v in failing or v.redacted or v.gradcheck is not None or v.speed is not None:
             v.link = v.anchor
