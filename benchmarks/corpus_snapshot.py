@@ -107,8 +107,8 @@ def snapshot(name: str, folder: Path, out: Path, corpus: str, rubric) -> list[st
     from grader.gradescope import to_results_json
     from grader.pipeline import grade_submission
     from grader.report import render_markdown_summary, render_report
+    from grader.report.terminal import print_summary
     from grader.results import GradeResult, to_jsonable
-    from grader.terminal import print_summary
 
     graded = grade_submission(folder, rubric)
     data = _paths(to_jsonable(normalise(graded, rubric.speed.zero_credit_ratio)), corpus)

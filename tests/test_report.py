@@ -31,7 +31,7 @@ from grader.report import (
 )
 from grader.report.dashboard import safe_href
 from grader.report.text import fmt_ratio, strip_sandbox_paths, trim_traceback, truncate
-from grader.report.view import with_print
+from grader.report.view_parts import with_print
 from grader.results import (
     CaseResult,
     GradeResult,

@@ -35,7 +35,6 @@ KIT_ALLOWLIST = (
     "grader/__init__.py", "grader/__main__.py", "grader/cli.py",
     "grader/pipeline.py",
     "grader/machine.py", "grader/results.py", "grader/rubric.py",
-    "grader/terminal.py",
     "grader/commands/__init__.py", "grader/commands/_common.py", "grader/commands/check.py",
     "grader/checks/", "grader/discover/", "grader/report/", "grader/sandbox/", "grader/worker/", "grader/expected/",
 )

@@ -28,8 +28,8 @@ def run(args: argparse.Namespace) -> int:
 
     detect_isolation_in_background()  # ~0.3 s of sandboxed probe children, overlapping the imports below
     from grader.pipeline import grade_submission
+    from grader.report.terminal import print_summary
     from grader.results import Status
-    from grader.terminal import print_summary
 
     rubric = load_rubric_or_report(args.rubric)
     if rubric is None:

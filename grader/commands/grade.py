@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 def grade_and_write(path: Path, rubric, *, mode: str, json_path, html_path, audience: str, quiet: bool) -> int:
     """Grade, print the terminal summary, write the requested files. Returns the exit code."""
     from grader.pipeline import grade_submission
-    from grader.terminal import print_summary
+    from grader.report.terminal import print_summary
 
     try:
         result = grade_submission(path, rubric, mode=mode)

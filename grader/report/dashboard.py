@@ -13,7 +13,7 @@ from grader.checks.hints import hint_for
 from grader.report import charts
 from grader.report.hints import FLAG_KINDS, event_title
 from grader.report.text import fmt_points, fmt_ratio, fmt_seconds, function_label, one_line, truncate
-from grader.report.view import GENERIC_GRADER_HINTS, number_key
+from grader.report.view_parts import GENERIC_GRADER_HINTS, number_key
 from grader.results import FUNCTIONS, GradeResult, SandboxEvent, Status, TestResult
 
 
