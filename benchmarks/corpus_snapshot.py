@@ -104,7 +104,7 @@ def normalise(result, zero_credit_ratio: float):
 
 def snapshot(name: str, folder: Path, out: Path, corpus: str, rubric) -> list[str]:
     """Grade one sample and write its files; the rows of scores.tsv."""
-    from grader.gradescope import to_results_json
+    from grader.gradescope.results_json import to_results_json
     from grader.pipeline import grade_submission
     from grader.report import render_markdown_summary, render_report
     from grader.report.terminal import print_summary

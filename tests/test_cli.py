@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.gradescope import validate_results
+from grader.gradescope.results_json import validate_results
 
 REPO = Path(__file__).resolve().parents[1]
 REPORT_RUBRIC = REPO / "tests" / "report_fixtures" / "rubric_report.toml"

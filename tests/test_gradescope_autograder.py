@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.gradescope import validate_results
+from grader.gradescope.results_json import validate_results
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "submissions"
@@ -170,7 +170,7 @@ def install(tmp_path_factory) -> dict:
 
 def test_setup_installs_the_grader_from_the_zip(install: dict) -> None:
     venv = install["venv"]
-    code = ("import grader, reference, grader.gradescope, grader.pipeline, json, sys; "
+    code = ("import grader, reference, grader.gradescope.results_json, grader.pipeline, json, sys; "
             "print(json.dumps([grader.__file__, reference.__file__, grader.__version__, sys.prefix]))")
     proc = subprocess.run([str(venv / "bin" / "python"), "-P", "-c", code], capture_output=True, text=True,
                           cwd="/", env={"PATH": "/usr/bin:/bin"})

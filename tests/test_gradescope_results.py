@@ -12,7 +12,7 @@ import unittest
 
 import pytest
 
-from grader.gradescope import (
+from grader.gradescope.results_json import (
     ResultsValidationError,
     internal_error_results,
     leaderboard_entries,
@@ -387,7 +387,7 @@ def test_non_finite_numbers_in_the_result_still_give_valid_json() -> None:
 
 
 def test_fallback_summary_when_the_report_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    import grader.gradescope as gs
+    import grader.gradescope.results_json as gs
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("report broken")
@@ -592,7 +592,7 @@ def test_timeout_results_keep_the_finished_tests() -> None:
 
 
 def test_markdown_to_html_escapes_everything() -> None:
-    from grader.gradescope import markdown_to_html
+    from grader.gradescope.results_json import markdown_to_html
 
     text = ("## Title <b>\n\nSome \\<i\\> **bold** and `a<b` and ``x ` y``.\n\n- one\n  - two <u>\n- three\n\n"
             "| a | b |\n| --- | ---: |\n| 1 \\| 2 | <td> |\n\n````text\n<script>\n```\n````\n")
@@ -616,7 +616,7 @@ def test_batch_student_files_are_schema_validated(tmp_path, monkeypatch: pytest.
     write_student_files(tmp_path, "student-a", make_result(), RUBRIC)
     validate_results(json.loads((tmp_path / "student-a" / "results.json").read_text()))
 
-    import grader.gradescope as gs
+    import grader.gradescope.results_json as gs
 
     original = gs.to_results_json
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.gradescope import validate_results
+from grader.gradescope.results_json import validate_results
 from grader.rubric import load_rubric
 
 REPO = Path(__file__).resolve().parents[1]
@@ -267,7 +267,7 @@ def test_watchdog_keeps_the_tests_finished_before_it_fired(tmp_path: Path, engin
 
 def test_the_real_engine_streams_its_progress() -> None:
     """run-autograder passes on_test only to engines that take it: the real one must."""
-    from grader.commands.run_autograder import DEFAULT_ENGINE, _accepts, _load_engine
+    from grader.gradescope.run_autograder import DEFAULT_ENGINE, _accepts, _load_engine
 
     assert _accepts(_load_engine(DEFAULT_ENGINE), "on_test")
 
@@ -280,7 +280,7 @@ def test_cache_root_matches_the_engine() -> None:
 
 def test_the_oom_killer_prefers_the_engine_over_the_trusted_parent(tmp_path: Path, engine_dir: Path) -> None:
     """The engine (and its workers, by inheritance) raise oom_score_adj; the parent lowers it where allowed."""
-    from grader.commands.run_autograder import OOM_ENGINE, OOM_PROTECTED
+    from grader.gradescope.run_autograder import OOM_ENGINE, OOM_PROTECTED
 
     root = make_root(tmp_path)
     proc, data = run_autograder(root, engine_dir, "report_oom")
@@ -334,7 +334,7 @@ def test_source_results_and_metadata_become_unreadable_to_others(tmp_path: Path,
 
 def _wrapper(root: Path, venv: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, W2V_AUTOGRADER_ROOT=str(root), W2V_VENV=str(venv))
-    return subprocess.run(["bash", str(REPO / "gradescope" / "run_autograder")], env=env, capture_output=True,
+    return subprocess.run(["bash", str(REPO / "grader" / "gradescope" / "bundle" / "run_autograder")], env=env, capture_output=True,
                           text=True, timeout=60)
 
 

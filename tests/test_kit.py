@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.commands.build_kit import build_kit
+from grader.kit.build import build_kit
 from grader.pipeline import _plan, grade_submission
 from grader.rubric import load_rubric
 

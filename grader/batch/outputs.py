@@ -114,7 +114,7 @@ def write_student_files(out_dir: Path, key: str, result: GradeResult, rubric: An
     except Exception as exc:  # noqa: BLE001 - a rendering bug must not stop the batch
         problems.append(f"{key}/report.html: {type(exc).__name__}: {exc}")
     try:
-        from grader.gradescope import to_results_json, write_results_json
+        from grader.gradescope.results_json import to_results_json, write_results_json
 
         tmp = folder / ".results.json.tmp"
         write_results_json(tmp, to_results_json(result, rubric))

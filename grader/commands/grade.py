@@ -55,7 +55,7 @@ def grade_and_write(path: Path, rubric, *, mode: str, json_path, html_path, audi
         print(f"w2v-grader: internal error: {exc!r}", file=sys.stderr)
         return 3
     if json_path:
-        from grader.gradescope import to_results_json, write_results_json
+        from grader.gradescope.results_json import to_results_json, write_results_json
 
         write_results_json(json_path, to_results_json(result, rubric))
     if html_path:
@@ -71,7 +71,7 @@ def _write_internal_error(json_path, message: str) -> None:
     if not json_path:
         return
     try:
-        from grader.gradescope import internal_error_results, write_results_json
+        from grader.gradescope.results_json import internal_error_results, write_results_json
 
         write_results_json(json_path, internal_error_results(message))
     except Exception:  # noqa: BLE001 - last resort: a minimal valid file

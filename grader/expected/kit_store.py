@@ -1,7 +1,7 @@
 """What a student self-check kit ships instead of the reference solution (read here, built by ``build-kit``).
 
 A kit is the grader package with the reference solution left out and
-``grader/kit_data/`` added (see :mod:`grader.commands.build_kit`):
+``grader/kit_data/`` added (see :mod:`grader.kit.build`):
 
 * ``manifest.json``: the digest that keys the expected values, the rubric's
   hash, and per timed call the reference/calibration CPU ratio and the

@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator, Optional
 
-from grader.commands.build_autograder import BuildError, _read, _walk, load_build_rubric, write_zip
+from grader.gradescope.build_autograder import BuildError, _read, _walk, load_build_rubric, write_zip
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KIT_ALLOWLIST = (

@@ -18,7 +18,7 @@ the two scripts, 0644 otherwise), Unix line endings for the scripts, so the
 same sources and rubric always give byte-identical zips.
 
 This module imports only the standard library and :mod:`grader.rubric`, so
-the Dockerfile can run it (``python -m grader.commands.build_autograder``)
+the Dockerfile can run it (``python -m grader.gradescope.build_autograder``)
 in a plain Python image.
 """
 
@@ -41,6 +41,8 @@ EXCLUDED_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", 
 EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".orig", ".rej", ".swp")
 EXCLUDED_FILES = {"grader/corpus.py"}
 """Test infrastructure inside the package: the sample-submission corpus loader (used by tests only)."""
+BUNDLE = "grader/gradescope/bundle/"
+"""The zip's top-level files (TOP_FILES) live here; they are not part of the grader package in the zip."""
 GRADESCOPE_TIMEOUT = 600.0
 
 
@@ -134,13 +136,13 @@ def write_zip(out: Path, files: dict[str, bytes], executables: Iterable[str] = (
 def collect_files(repo_root: Path) -> dict[str, bytes]:
     """Zip member name → content, for everything except the rubric and BUILD_INFO.json."""
     files: dict[str, bytes] = {}
-    gradescope_dir = repo_root / "gradescope"
+    gradescope_dir = repo_root / "grader" / "gradescope" / "bundle"
     for name in TOP_FILES:
         data = _read(gradescope_dir / name)
         files[name] = data.replace(b"\r\n", b"\n") if name in EXECUTABLES else data
     for path in _walk(repo_root / "grader"):
         name = path.relative_to(repo_root).as_posix()
-        if name not in EXCLUDED_FILES:
+        if name not in EXCLUDED_FILES and not name.startswith(BUNDLE):
             files[name] = _read(path)
     reference = repo_root / "reference"
     for name in REFERENCE_FILES:
@@ -184,8 +186,8 @@ def _build_info(files: dict[str, bytes], rubric) -> bytes:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """``python -m grader.commands.build_autograder``: same as the sub-command (used by the Dockerfile)."""
-    parser = argparse.ArgumentParser(prog="python -m grader.commands.build_autograder",
+    """``python -m grader.gradescope.build_autograder``: same as the sub-command (used by the Dockerfile)."""
+    parser = argparse.ArgumentParser(prog="python -m grader.gradescope.build_autograder",
                                      description="Build the Gradescope autograder zip.")
     _add_arguments(parser)
     return run(parser.parse_args(argv))

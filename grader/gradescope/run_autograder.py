@@ -31,10 +31,10 @@ Steps:
    does not grant by default): when a submission exhausts the container's
    memory, the kernel's OOM killer picks a worker or the engine, never the
    process that writes results.json;
-5. turn the result into results.json (:func:`grader.gradescope.to_results_json`),
+5. turn the result into results.json (:func:`grader.gradescope.results_json.to_results_json`),
    validate it against the schema and write it atomically.  Any failure of
    steps 1-5 still writes a valid results.json
-   (:func:`grader.gradescope.internal_error_results`).
+   (:func:`grader.gradescope.results_json.internal_error_results`).
 
 The log on stdout is for instructors (Gradescope keeps it in
 ``results/stdout``, hidden from students).  Exit status 0 whenever
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     except BaseException as exc:  # noqa: BLE001 - whatever happened, Gradescope needs a results.json
         if isinstance(exc, KeyboardInterrupt):
             _log(start, "interrupted")
-        from grader.gradescope import internal_error_results
+        from grader.gradescope.results_json import internal_error_results
 
         _log(start, "internal error:\n" + traceback.format_exc())
         data = internal_error_results(f"run-autograder failed: {traceback.format_exc()}",
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write(data: dict[str, Any], results_path: Path, start: float) -> int:
-    from grader.gradescope import ResultsValidationError, internal_error_results, write_results_json
+    from grader.gradescope.results_json import ResultsValidationError, internal_error_results, write_results_json
 
     try:
         write_results_json(results_path, data)
@@ -144,7 +144,7 @@ def _write(data: dict[str, Any], results_path: Path, start: float) -> int:
 
 
 def _grade(args: argparse.Namespace, root: Path, start: float) -> dict[str, Any]:
-    from grader.gradescope import internal_error_results, timeout_results, to_results_json
+    from grader.gradescope.results_json import internal_error_results, timeout_results, to_results_json
     from grader.results import GradeResult
     from grader.rubric import RubricError, load_rubric
 
@@ -324,7 +324,7 @@ def _run_engine(engine: str, submission: Path, rubric_path: Optional[Path], stud
         }
         (private / "config.json").write_text(json.dumps(config), encoding="utf-8")
         # -P: not the working directory on sys.path; PYTHONPATH: the very grader this process runs.
-        argv = [sys.executable, "-P", "-m", "grader.commands.run_autograder", "--engine-child",
+        argv = [sys.executable, "-P", "-m", "grader.gradescope.run_autograder", "--engine-child",
                 str(private / "config.json")]
         import grader
 
@@ -452,4 +452,4 @@ def _log(start: float, message: str) -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--engine-child":
         sys.exit(_child_main(sys.argv[2]))
-    sys.exit("usage: python -m grader.commands.run_autograder --engine-child CONFIG")
+    sys.exit("usage: python -m grader.gradescope.run_autograder --engine-child CONFIG")

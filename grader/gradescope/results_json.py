@@ -62,7 +62,7 @@ from grader.results import (
 from grader.rubric import Rubric, TestSpec
 from grader.score import pending_points, tally
 
-SCHEMA_PATH = Path(__file__).with_name("schemas") / "results.schema.json"
+SCHEMA_PATH = Path(__file__).parents[1] / "schemas" / "results.schema.json"
 OUTPUT_FORMATS: tuple[str, ...] = ("md", "html")
 MAX_TEST_OUTPUT = 8000
 """Characters of one test's ``output`` (the rest is cut with a visible marker)."""

@@ -1,0 +1,1 @@
+"""The Gradescope deployment (split next)."""

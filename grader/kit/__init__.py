@@ -1,0 +1,1 @@
+"""The students' self-check kit (split next)."""
