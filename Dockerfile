@@ -19,7 +19,7 @@ WORKDIR /build
 COPY grader/ grader/
 COPY reference/ reference/
 COPY ${RUBRIC} /tmp/rubric.toml
-RUN python -m grader.gradescope.build_autograder --rubric /tmp/rubric.toml --out /tmp/autograder.zip \
+RUN python -m grader.commands.build_autograder --rubric /tmp/rubric.toml --out /tmp/autograder.zip \
     && python -m zipfile -e /tmp/autograder.zip /tmp/source
 
 # ---- stage 2: the image Gradescope runs ----------------------------------------------

@@ -156,7 +156,7 @@ def test_budget_warning_for_long_budgets(tmp_path: Path) -> None:
 def test_build_module_runs_standalone_like_in_the_dockerfile(tmp_path: Path) -> None:
     """The Dockerfile's first stage runs the builder with a bare interpreter (-S: no site-packages)."""
     out = tmp_path / "standalone.zip"
-    proc = subprocess.run([sys.executable, "-S", "-m", "grader.gradescope.build_autograder", "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-S", "-m", "grader.commands.build_autograder", "--out", str(out)],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert zipfile.is_zipfile(out)
@@ -307,7 +307,7 @@ def test_dockerfile_matches_the_gradescope_contract() -> None:
     assert froms[-1].startswith("gradescope/autograder-base:") and not froms[-1].endswith(":latest")
     assert all(":" in image for image in froms), "every base image is pinned to a tag"
     assert not re.search(r"^(CMD|ENTRYPOINT)\b", text, flags=re.M), "keep the base image's CMD/ENTRYPOINT"
-    assert "python -m grader.gradescope.build_autograder" in text  # same bundle as the zip
+    assert "python -m grader.commands.build_autograder" in text  # same bundle as the zip
     assert "bash /autograder/source/setup.sh" in text
     assert "/autograder/run_autograder" in text
     for path in re.findall(r"^COPY (?!--from)(\S+)", text, flags=re.M):

@@ -267,9 +267,9 @@ def test_watchdog_keeps_the_tests_finished_before_it_fired(tmp_path: Path, engin
 
 def test_the_real_engine_streams_its_progress() -> None:
     """run-autograder passes on_test only to engines that take it: the real one must."""
-    from grader.gradescope.run_autograder import DEFAULT_ENGINE, _accepts, _load_engine
+    from grader.gradescope.engine import DEFAULT_ENGINE, accepts, load_engine
 
-    assert _accepts(_load_engine(DEFAULT_ENGINE), "on_test")
+    assert accepts(load_engine(DEFAULT_ENGINE), "on_test")
 
 
 def test_cache_root_matches_the_engine() -> None:
@@ -280,7 +280,7 @@ def test_cache_root_matches_the_engine() -> None:
 
 def test_the_oom_killer_prefers_the_engine_over_the_trusted_parent(tmp_path: Path, engine_dir: Path) -> None:
     """The engine (and its workers, by inheritance) raise oom_score_adj; the parent lowers it where allowed."""
-    from grader.gradescope.run_autograder import OOM_ENGINE, OOM_PROTECTED
+    from grader.gradescope.engine import OOM_ENGINE, OOM_PROTECTED
 
     root = make_root(tmp_path)
     proc, data = run_autograder(root, engine_dir, "report_oom")

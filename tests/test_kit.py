@@ -39,7 +39,10 @@ def kit(tmp_path_factory) -> dict:
 
 def run_kit_check(kit: dict, submission: Path, tmp_path: Path) -> tuple[int, dict]:
     """``w2v-grader check`` from the installed kit; returns (exit code, {test id: (status, score)})."""
-    script = ("import json, sys\nfrom grader.expected import kit_store\nassert kit_store.manifest() is not None, 'not the kit'\n"
+    script = ("import json, sys\n"
+              # only the kit's own modules: not the test environment's editable install of the repository
+              "sys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in repr(f)]\n"
+              "from grader.expected import kit_store\nassert kit_store.manifest() is not None, 'not the kit'\n"
               "from grader.pipeline import grade_submission\n"
               "from grader.cli import main\n"
               "code = main(['check', sys.argv[1], '--html', sys.argv[2]])\n"

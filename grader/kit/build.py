@@ -1,4 +1,4 @@
-"""``w2v-grader build-kit``: the student self-check kit (``w2v-grader check`` without the solution).
+"""Building the student self-check kit (``w2v-grader build-kit``): ``w2v-grader check`` without the solution.
 
 The kit is a zip students install with ``pip install w2v-check-kit.zip``.
 It holds the grader's checking code, the provided ``utils`` package and,
@@ -18,17 +18,15 @@ until someone decides it belongs in students' hands.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import os
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 from typing import Iterator, Optional
 
-from grader.gradescope.build_autograder import BuildError, _read, _walk, load_build_rubric, write_zip
+from grader.packaging import BuildError, load_build_rubric, read, walk, write_zip
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KIT_ALLOWLIST = (
@@ -36,34 +34,12 @@ KIT_ALLOWLIST = (
     "grader/pipeline.py",
     "grader/machine.py", "grader/results.py", "grader/rubric.py",
     "grader/commands/__init__.py", "grader/commands/_common.py", "grader/commands/check.py",
-    "grader/checks/", "grader/discover/", "grader/report/", "grader/sandbox/", "grader/worker/", "grader/expected/",
+    "grader/checks/", "grader/discover/", "grader/expected/", "grader/report/", "grader/sandbox/", "grader/score/",
+    "grader/worker/",
 )
 """Everything of the grader that ships in a kit (folders end with /)."""
 REFERENCE_STUB = b'"""The provided utils package only: the reference solution is not part of the self-check kit."""\n'
 CALIBRATION_BLOCKS = 7
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "build-kit", help="build the students' self-check kit (no solution inside)",
-        description="Build the zip students install to run `w2v-grader check`: visible tests' expected values "
-                    "and speed calibration, no reference solution, no hidden expected values.")
-    parser.add_argument("--out", type=Path, default=Path("w2v-check-kit.zip"),
-                        help="where to write the kit (default: w2v-check-kit.zip)")
-    parser.add_argument("--rubric", type=Path, default=None, help="rubric TOML (default: the bundled one)")
-    parser.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        info = build_kit(args.out, rubric_path=args.rubric)
-    except BuildError as exc:
-        print(f"build-kit: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.out}: {info['entries']} files, expected values of {info['expected_calls']} visible calls, "
-          f"speed calibration of {len(info['speed_scale'])} timed calls ({info['seconds']:.0f} s)")
-    print("Students install it with:  pip install " + str(args.out) + "   and run:  w2v-grader check")
-    return 0
 
 
 def build_kit(out: Path, *, rubric_path: Optional[Path] = None, repo_root: Path = REPO_ROOT) -> dict:
@@ -100,12 +76,12 @@ def _collect(repo_root: Path) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for entry in KIT_ALLOWLIST:
         if entry.endswith("/"):
-            for path in _walk(repo_root / entry):
-                files[path.relative_to(repo_root).as_posix()] = _read(path)
+            for path in walk(repo_root / entry):
+                files[path.relative_to(repo_root).as_posix()] = read(path)
         else:
-            files[entry] = _read(repo_root / entry)
-    for path in _walk(repo_root / "reference" / "utils"):
-        files[path.relative_to(repo_root).as_posix()] = _read(path)
+            files[entry] = read(repo_root / entry)
+    for path in walk(repo_root / "reference" / "utils"):
+        files[path.relative_to(repo_root).as_posix()] = read(path)
     files["reference/__init__.py"] = REFERENCE_STUB
     return files
 

@@ -1,0 +1,33 @@
+"""``w2v-grader build-kit``: the students' self-check kit, without the solution (:mod:`grader.kit.build`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "build-kit", help="build the students' self-check kit (no solution inside)",
+        description="Build the zip students install to run `w2v-grader check`: visible tests' expected values "
+                    "and speed calibration, no reference solution, no hidden expected values.")
+    parser.add_argument("--out", type=Path, default=Path("w2v-check-kit.zip"),
+                        help="where to write the kit (default: w2v-check-kit.zip)")
+    parser.add_argument("--rubric", type=Path, default=None, help="rubric TOML (default: the bundled one)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from grader.kit.build import build_kit
+    from grader.packaging import BuildError
+
+    try:
+        info = build_kit(args.out, rubric_path=args.rubric)
+    except BuildError as exc:
+        print(f"build-kit: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out}: {info['entries']} files, expected values of {info['expected_calls']} visible calls, "
+          f"speed calibration of {len(info['speed_scale'])} timed calls ({info['seconds']:.0f} s)")
+    print("Students install it with:  pip install " + str(args.out) + "   and run:  w2v-grader check")
+    return 0
