@@ -23,6 +23,10 @@ Symbolic sizes used by :func:`verify_all`: ``d=3, V=5, K=4, m=2`` (pairwise
 different), ``o=0, c=2``, negatives ``(1, 2, 3, 4)`` (distinct, part h) and
 ``(1, 3, 1, 4)`` (repeats, part i), skip-gram window ``(1, 2, 1, 4)`` (repeats
 word 1 and contains the center 2).
+
+Over 400 lines on purpose: it is one derivation, read top to bottom in the order of its
+sections: symbols, losses, problems, closed forms, proofs, the reference's numbers, the rows of
+:func:`verify_all`.
 """
 
 from __future__ import annotations

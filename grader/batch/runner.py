@@ -12,6 +12,10 @@ See docs/batch.md for the user-level description.  In short:
    running (the engine's sandbox kills its processes), keep what finished;
 5. always (also after an interrupt) compact ``results.jsonl`` and rebuild
    ``grades.csv`` and ``index.html`` from it.
+
+Over 400 lines on purpose: :class:`BatchRunner` is one state machine (the window of futures,
+retries, the re-check of timeouts, signals) whose methods follow these steps top to bottom; the
+pieces that stand alone are already beside it (layout, hashing, store, executors, task, outputs).
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """Gradescope ``results.json``: build it from a :class:`~grader.results.GradeResult`, validate it, write it.
 
+(Over 400 lines: moved whole from ``grader/gradescope.py``.  Its test-output renderer and its
+Markdown-to-HTML converter are to be replaced by the audience policy and a Markdown library,
+issue #18 item 2, which will leave the building, validating and writing of the document here.)
+
 What students see (Gradescope shows every test to instructors regardless):
 
 * the top-level ``score`` is always present and equals the sum of the test

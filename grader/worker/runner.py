@@ -11,6 +11,11 @@ Protocol on the control fd (``W2V_CONTROL_FD``), one line each:
 during long operations), ``tstart <id>`` / ``tdone <id>`` around timed
 repetitions (the parent samples the kernel's CPU counters at those moments),
 ``bye``.
+
+Over 400 lines on purpose: it is one program, the worker side of that protocol, read top to
+bottom (the control channel and the import hooks, how results are encoded, then the
+:class:`Worker` with one method per kind of call, and :func:`main`); it is copied into each
+run's workdir with its three siblings.
 """
 
 from __future__ import annotations
