@@ -85,7 +85,7 @@ def _paths(value, corpus: str):
     return value
 
 
-def normalise(result, zero_credit_ratio: float):
+def normalise(result):
     """``result`` with every run-to-run varying value replaced (in place; returned)."""
     result.execution_time = 0.0
     for test in result.tests:
@@ -94,12 +94,11 @@ def normalise(result, zero_credit_ratio: float):
             continue
         for m in verdict.measurements:
             m.student_seconds = m.reference_seconds = m.ratio = PLACEHOLDER
-        capped = verdict.ratio == zero_credit_ratio * 1.5
-        if isinstance(verdict.ratio, float) and math.isfinite(verdict.ratio) and not capped:
+        if isinstance(verdict.ratio, float) and math.isfinite(verdict.ratio):
             verdict.ratio = PLACEHOLDER
-        verdict.growth_student = PLACEHOLDER if verdict.growth_student is not None else None
-        verdict.growth_reference = PLACEHOLDER if verdict.growth_reference is not None else None
-        verdict.loops_over_vocabulary = verdict.loops_over_vocabulary if capped else False
+        for name in ("growth_student", "growth_reference", "extra_ns_per_unit", "loop_ns_per_unit"):
+            if getattr(verdict, name, None) is not None:
+                setattr(verdict, name, PLACEHOLDER)
         verdict.explanation = _text(verdict.explanation)
         test.summary = _text(test.summary)
     return result
@@ -114,7 +113,7 @@ def snapshot(name: str, folder: Path, out: Path, corpus: str, rubric) -> list[st
     from grader.results import GradeResult, to_jsonable
 
     graded = grade_submission(folder, rubric)
-    data = _paths(to_jsonable(normalise(graded, rubric.speed.zero_credit_ratio)), corpus)
+    data = _paths(to_jsonable(normalise(graded)), corpus)
     result = GradeResult.from_dict(data)  # what is rendered is exactly what result.json holds
     target = out / name
     target.mkdir(parents=True, exist_ok=True)

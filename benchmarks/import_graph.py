@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "grader"
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("data", ("grader", "grader.results", "grader.rubric", "grader.machine")),
+    ("data", ("grader", "grader.results", "grader.rubric", "grader.machine", "grader.course_secrets")),
     ("sandbox", ("grader.sandbox", "grader.worker")),
     ("discover", ("grader.discover",)),
     ("expected", ("grader.expected",)),

@@ -125,8 +125,19 @@ class SpeedVerdict:
     growth_student: Optional[float]  # time(4V)/time(V) for the student
     growth_reference: Optional[float]
     loops_over_vocabulary: bool
-    verdict: str  # "fast", "slow", "too_slow", "not_measured"
+    verdict: str  # "fast", "slow", "too_slow", "wrong_output", "not_measured"
     explanation: str
+    extra_ns_per_unit: Optional[float] = None
+    """The student's extra CPU time per vocabulary word (per element for sigmoid) over the reference's, in ns."""
+    loop_ns_per_unit: Optional[float] = None
+    """CPU time of one iteration of a plain Python loop over the vocabulary (the elements), on the grading machine."""
+    unit: str = "row"
+    full_passes: bool = False
+    """Negative sampling makes full passes over all V rows where only the K+1 sampled ones are needed."""
+    verified_calls: int = 0
+    """Timed calls whose outputs the grader read back and compared with the reference's."""
+    estimated: bool = False
+    """The reference's time is an estimate (self-check kit: a calibration workload)."""
 
 
 @dataclass
@@ -149,6 +160,8 @@ class TestResult:
     speed: Optional[SpeedVerdict] = None
     events: list[SandboxEvent] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    computes_nothing: str = ""
+    """Set on a function's correctness tests when it computes nothing yet (why, in words)."""
 
     @property
     def hidden_from_student(self) -> bool:
@@ -194,6 +207,9 @@ class GradeResult:
     student: StudentInfo = field(default_factory=StudentInfo)
     internal_error: Optional[str] = None  # grader-side failure (never student-controlled text only)
     mode: str = "grade"  # "grade" (all tests) or "check" (visible tests only)
+    integrity: str = ""
+    """"strong" when student code could not read the grader's secrets, "weak" otherwise
+    (:func:`grader.sandbox.integrity`); "" for results written before it was recorded."""
 
     def tests_for(self, function: str) -> list[TestResult]:
         return [t for t in self.tests if t.function == function]

@@ -55,16 +55,27 @@ class Tolerances:
 
 @dataclass(frozen=True)
 class SpeedSettings:
-    full_credit_ratio: float = 3.0
-    zero_credit_ratio: float = 10.0
     blocks: int = 3
-    min_reference_cpu: float = 0.03
-    growth_factor: int = 4
-    loop_growth_margin: float = 1.6
-    vocab_size: int = 20000
-    dim: int = 50
+    block_cpu: float = 0.012
+    verify_reps: int = 2
+    vectorised_fraction: float = 0.35
+    loop_fraction: float = 0.7
+    partial_credit: float = 0.5
+    negative_sampling_full_passes: str = "full"
+    full_pass_fraction: float = 0.5
+    vocab_size: int = 10000
+    dim: int = 10
     negatives: int = 10
-    sigmoid_size: int = 250_000
+    sigmoid_size: int = 100_000
+
+    CHOICES = {"negative_sampling_full_passes": ("full", "partial", "none")}
+    RETIRED = {
+        "full_credit_ratio": "speed credit no longer depends on a ratio to the reference; see vectorised_fraction",
+        "zero_credit_ratio": "speed credit no longer depends on a ratio to the reference; see loop_fraction",
+        "min_reference_cpu": "renamed block_cpu",
+        "growth_factor": "functions are timed at one size; loops are recognised from their cost per word",
+        "loop_growth_margin": "functions are timed at one size; loops are recognised from their cost per word",
+    }
 
 
 @dataclass(frozen=True)
@@ -147,8 +158,10 @@ def parse_rubric(data: dict[str, Any], where: str = "rubric") -> Rubric:
     tolerances = _section(Tolerances, data.get("tolerances", {}), f"{where} [tolerances]")
     speed = _section(SpeedSettings, data.get("speed", {}), f"{where} [speed]")
     limits = _section(Limits, data.get("limits", {}), f"{where} [limits]")
-    if speed.full_credit_ratio >= speed.zero_credit_ratio:
-        raise RubricError(f"{where} [speed]: full_credit_ratio must be below zero_credit_ratio")
+    if not speed.vectorised_fraction < speed.loop_fraction:
+        raise RubricError(f"{where} [speed]: vectorised_fraction must be below loop_fraction")
+    if speed.partial_credit > 1:
+        raise RubricError(f"{where} [speed]: partial_credit is a fraction of the points (at most 1)")
     leaderboard = data.get("leaderboard", False)
     if not isinstance(leaderboard, bool):
         raise RubricError(f"{where}: 'leaderboard' must be true or false")
@@ -187,10 +200,19 @@ def _section(cls: type, values: Any, where: str):
     if not isinstance(values, dict):
         raise RubricError(f"{where}: must be a table")
     defaults = cls()
+    for key, why in getattr(cls, "RETIRED", {}).items():
+        if key in values:
+            raise RubricError(f"{where}: '{key}' is no longer used ({why}); remove it")
     _reject_unknown(values, set(defaults.__dataclass_fields__), where)
     kwargs = {}
+    choices = getattr(cls, "CHOICES", {})
     for key, value in values.items():
         expected = type(getattr(defaults, key))
+        if key in choices:
+            if value not in choices[key]:
+                raise RubricError(f"{where}: '{key}' must be one of {', '.join(map(repr, choices[key]))}, got {value!r}")
+            kwargs[key] = value
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise RubricError(f"{where}: '{key}' must be a number, got {value!r}")
         if value <= 0:

@@ -22,7 +22,7 @@ name = "batch-test"
 
 [speed]
 blocks = 2
-min_reference_cpu = 0.05
+block_cpu = 0.008
 vocab_size = 20000
 sigmoid_size = 200000
 

@@ -46,7 +46,7 @@ pytestmark = pytest.mark.skipif(not (REPO / "grader" / "pipeline.py").exists(),
 def _test_rubric() -> str:
     """The default rubric with small speed sizes (fast on 2 cores), a shorter budget and the leaderboard on."""
     text = (REPO / "grader" / "rubric_default.toml").read_text()
-    changes = {"blocks": "2", "min_reference_cpu": "0.05", "vocab_size": "4000", "sigmoid_size": "200000",
+    changes = {"blocks": "2", "block_cpu": "0.008", "vocab_size": "4000", "sigmoid_size": "40000",
                "budget_seconds": "200"}
     for key, value in changes.items():
         text, count = re.subn(rf"^{key}\s*=\s*[^\n#]+", f"{key} = {value}  ", text, count=1, flags=re.M)
@@ -197,8 +197,10 @@ def test_setup_installs_the_grader_from_the_zip(install: dict) -> None:
 def _hostile_submission(folder: Path, root: Path, venv: Path, control: Path, cache: Path) -> None:
     """The correct sample plus import-time code that tries to read secrets and write results.
 
-    ``control`` is a world-readable file: reading it proves the attack really ran in the sandbox
-    with ordinary file access (sigmoid then raises CONTROL_MARK, which its visible test shows).
+    Positive control: the attack reads its own sibling ``sgd.py`` (a file the sandbox does show): that
+    proves it really ran with ordinary file access (sigmoid then raises CONTROL_MARK, which its visible
+    test shows).  ``control`` (a world-readable file outside the run) must NOT be readable: the mount
+    namespace shows nothing outside the system folders and the run's own.
     """
     folder.mkdir(parents=True)
     site = next((venv / "lib").glob("python3.*/site-packages"))
@@ -238,10 +240,15 @@ def _attack():
 
 _LEAKED = _attack()
 try:
-    with open({str(control)!r}) as _handle:
-        _CONTROL = _handle.read().strip()
+    with open(_os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "sgd.py")) as _handle:
+        _CONTROL = {CONTROL_MARK!r} if "def sgd" in _handle.read() else ""
 except Exception:
     _CONTROL = ""
+try:
+    with open({str(control)!r}) as _handle:
+        _LEAKED.append("read a file outside the sandbox: " + _handle.read(40))
+except Exception:
+    pass
 '''
     source = (CORRECT_SAMPLE / "word2vec.py").read_text()
     source = source.replace("\ndef sigmoid(x):", attack + "\ndef sigmoid(x):\n"

@@ -81,7 +81,7 @@ def test_kit_contains_no_solution_and_only_visible_expected_values(kit: dict) ->
     for spec in rubric.tests:
         if spec.check == "speed":
             continue
-        plan = _plan(spec, {}, rubric)
+        plan = _plan(spec, {}, rubric, b"kit-test")
         if not plan.needs_expected:  # gradient checks compare the student with themselves
             continue
         calls = {c["id"] for c in plan.calls}

@@ -1,9 +1,8 @@
-"""The speed check never blames a student for a failure on the grader's side.
+"""The speed check: its verdict rule, and that it never blames a student for a failure on the grader's side.
 
-Regression for a race seen in CI: the speed check opens gates (creates a
-temporary file, renames it) in a worker's directory while the sandbox is
-still handing that directory to the sandbox uid, and the vanished temporary
-file made the whole measurement fail as "your function could not be timed".
+The verdict tests build measurements by hand (the rule is arithmetic on them); the others run the real
+sandbox.  What lying submissions can and cannot do to the measurement is in the attack samples of the
+corpus (``submissions/attack_*``, graded by tests/test_corpus.py).
 """
 
 from __future__ import annotations
@@ -15,57 +14,159 @@ from pathlib import Path
 import pytest
 
 from grader import pipeline, sandbox
-from grader.checks import speed_controller
+from grader.checks import speed, speed_controller
+from grader.checks.speed_controller import FunctionTiming, LoopCosts, SpeedSample, WrongOutput
 from grader.expected.outcomes import reference_files
-from grader.results import Status
-from grader.rubric import load_rubric
+from grader.results import SandboxEvent, Status
+from grader.rubric import load_rubric, parse_rubric
 from grader.sandbox.environment import prepare_workdir
+from grader.sandbox.jobs import start_worker
+
+LOOPS = LoopCosts(row=700e-9, element=120e-9, row_pass=8e-9)
+V = 10_000
+
+
+def _timing(function: str = "naiveSoftmaxLossAndGradient", *, reference: float = 400e-6,
+            student: list[float], unit: str = "row", units: int = V, **kw) -> SpeedSample:
+    timing = FunctionTiming(function, f"V={units}", units, unit, reps=30, reference=[reference] * 3,
+                            student=student, **kw)
+    return SpeedSample(timings={function: timing}, loops=LOOPS)
+
+
+def _verdict(sample: SpeedSample, function: str = "naiveSoftmaxLossAndGradient", rubric=None):
+    return speed.verdict(function, sample, rubric or load_rubric())
+
+
+def test_vectorised_code_with_constant_overheads_keeps_full_credit() -> None:
+    """Three times the reference (extra V×d temporaries) is ~0.1 of a loop iteration per word: vectorised."""
+    verdict = _verdict(_timing(student=[1200e-6, 1250e-6, 1300e-6]))
+    assert verdict.verdict == "fast" and not verdict.loops_over_vocabulary
+    assert verdict.extra_ns_per_unit == pytest.approx(80, abs=1) and verdict.loop_ns_per_unit == pytest.approx(700)
+    assert "no such loop" in verdict.explanation and "3.1×" in verdict.explanation
+
+
+def test_a_loop_over_the_vocabulary_gets_no_credit_and_is_named() -> None:
+    """One numpy operation per word in Python costs ~one loop iteration per word."""
+    verdict = _verdict(_timing(student=[400e-6 + V * 800e-9] * 3))
+    assert verdict.verdict == "too_slow" and verdict.loops_over_vocabulary
+    assert "loops over the vocabulary in Python" in verdict.explanation
+
+
+def test_partial_credit_in_between_and_the_fastest_block_decides() -> None:
+    """x = 0.5: partial.  One block near the boundary does not sink a student whose best block is clear."""
+    assert _verdict(_timing(student=[400e-6 + V * 350e-9] * 3)).verdict == "slow"
+    mixed = _verdict(_timing(student=[400e-6 + V * 100e-9, 400e-6 + V * 600e-9, 400e-6 + V * 600e-9]))
+    assert mixed.verdict == "fast"
+
+
+def test_sigmoid_is_judged_per_element() -> None:
+    sample = _timing("sigmoid", reference=300e-6, student=[300e-6 + 100_000 * 150e-9], unit="element",
+                     units=100_000)
+    verdict = _verdict(sample, "sigmoid")
+    assert verdict.verdict == "too_slow" and "per element" in verdict.explanation
+    assert "elements in Python" in verdict.explanation
+
+
+def test_timing_stopped_early_is_a_loop_not_a_crash() -> None:
+    verdict = _verdict(_timing(student=[], stopped_early=True))
+    assert verdict.verdict == "too_slow" and "stopped early" in verdict.explanation
+
+
+@pytest.mark.parametrize("setting, label", [("full", "fast"), ("partial", "slow"), ("none", "too_slow")])
+def test_negative_sampling_full_passes_earn_what_the_rubric_says(setting: str, label: str) -> None:
+    rubric = load_rubric()
+    rubric = rubric.__class__(**{**rubric.__dict__, "speed": rubric.speed.__class__(
+        **{**rubric.speed.__dict__, "negative_sampling_full_passes": setting})})
+    sample = _timing("negSamplingLossAndGradient", reference=200e-6, student=[200e-6 + V * 16e-9] * 3)
+    verdict = _verdict(sample, "negSamplingLossAndGradient", rubric)
+    assert verdict.full_passes and verdict.verdict == label
+    assert "only the K+1 sampled rows are needed" in verdict.explanation
+
+
+def test_out_of_memory_while_timed_is_reported_as_a_quadratic_temporary() -> None:
+    failure = SandboxEvent("memory_limit", "naiveSoftmaxLossAndGradient: Memory limit exceeded while being timed.")
+    verdict = _verdict(_timing(student=[], failure=failure))
+    assert verdict.verdict == "not_measured" and "O(V²)" in verdict.explanation
+
+
+def test_a_wrong_timed_output_earns_nothing_unless_it_is_the_charged_bug() -> None:
+    from grader.checks.charge_once import Charged
+
+    sample = _timing(student=[500e-6] * 3, wrong=WrongOutput("output 3 of the timed call is not the right answer",
+                                                             some_output_right=True))
+    assert _verdict(sample).verdict == "wrong_output"  # passes correctness, wrong when timed: a lie
+    charged = speed.verdict("naiveSoftmaxLossAndGradient", sample, load_rubric(), Charged(cases_failed=3))
+    assert charged.verdict == "fast" and "already charged" in charged.explanation
+
+
+def test_retired_speed_settings_are_rejected_with_a_pointer() -> None:
+    data = {"name": "x", "tests": [{"id": "sigmoid.speed"}], "speed": {"min_reference_cpu": 0.03}}
+    with pytest.raises(Exception, match="renamed block_cpu"):
+        parse_rubric(data)
+
+
+# --- the real sandbox -------------------------------------------------------------------------------
+
+def test_the_reference_timed_against_itself_is_fast_and_every_block_is_verified() -> None:
+    """Both workers run the reference: every function is vectorised, and the grader read back
+    ``verify_reps`` outputs of every student block and found them right."""
+    rubric = load_rubric()
+    timer = speed_controller.ReferenceTimer(reference_files(), rubric).start()
+    student = start_worker(reference_files(), {"modules": ["word2vec"], "calls": []}, {}, rubric.limits, serve=True)
+    try:
+        sample = speed_controller.measure(list(speed_controller.SPEED_ORDER), lambda: student, timer, rubric)
+    finally:
+        student.close()
+        student.cleanup()
+        timer.close()
+    assert set(sample.timings) == set(speed_controller.SPEED_ORDER)
+    for function, timing in sample.timings.items():
+        assert timing.failure is None and timing.wrong is None, function
+        assert timing.verified == rubric.speed.blocks * rubric.speed.verify_reps, function
+        assert speed.verdict(function, sample, rubric).verdict == "fast", function
+    assert LOOPS.row / 10 < sample.loops.row < LOOPS.row * 10  # a loop iteration costs ~0.1-7 µs anywhere
 
 
 def test_prepare_workdir_tolerates_files_vanishing_during_the_walk(tmp_path: Path) -> None:
-    gate = tmp_path / "gate"
-    gate.mkdir()
+    """The workdir is handed to the sandbox uid while other threads may create and remove files in it."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
     for i in range(50):
         (tmp_path / f"file{i}").write_text("x")
     stop = threading.Event()
 
-    def open_gates() -> None:  # what speed_controller._Side.run_block does, as fast as possible (then tidied away)
+    def churn() -> None:
         while not stop.is_set():
-            tmp = gate / ".g.tmp"
+            tmp = scratch / ".g.tmp"
             tmp.write_text("1")
-            tmp.rename(gate / "g")
-            (gate / "g").unlink()
+            tmp.rename(scratch / "g")
+            (scratch / "g").unlink()
 
     info = sandbox.IsolationInfo(layers=["uid:self"], unavailable={}, uid=os.getuid(), gid=os.getgid())
-    thread = threading.Thread(target=open_gates)
+    thread = threading.Thread(target=churn)
     thread.start()
     try:
         for _ in range(2000):
-            prepare_workdir(tmp_path, info)  # raised FileNotFoundError before the fix
+            prepare_workdir(tmp_path, info)
     finally:
         stop.set()
         thread.join()
     assert (tmp_path / ".tmp").is_dir() and (tmp_path / ".mplconfig").is_dir()
 
 
-def _one_speed_spec():
+def test_grader_failure_while_timing_is_retried_then_reported_as_ours(monkeypatch) -> None:
     rubric = load_rubric()
     spec = next(t for t in rubric.tests if t.id == "sigmoid.speed")
-    return rubric, spec
-
-
-def test_grader_failure_while_timing_is_retried_then_reported_as_ours(monkeypatch, corpus_dir: Path) -> None:
-    rubric, spec = _one_speed_spec()
     calls = []
 
     def broken_measure(*args, **kwargs):
         calls.append(1)
-        raise speed_controller.SpeedGraderError("student worker: Traceback ... FileNotFoundError")
+        raise speed_controller.SpeedGraderError("reference worker: Traceback ... FileNotFoundError")
 
     monkeypatch.setattr(speed_controller, "measure", broken_measure)
-    files = {"word2vec.py": corpus_dir / "reference" / "word2vec.py"}
-    out = pipeline._speed_verdicts([spec], pipeline._measure_speed([spec.function], files, rubric, None, None, []),
-                                   rubric)
+    timer = speed_controller.ReferenceTimer(reference_files(), rubric)
+    sample = pipeline._measure_speed([spec.function], timer, pipeline.JobRun(), [], {}, [], rubric, None, None, False)
+    out = pipeline._speed_verdicts([spec], sample, rubric)
     assert len(calls) == 2, "retried once"
     test = out[spec.id]
     assert test.status == Status.ERROR and test.score == 0
@@ -73,33 +174,24 @@ def test_grader_failure_while_timing_is_retried_then_reported_as_ours(monkeypatc
     assert any(e.message == "internal grader error" and "FileNotFoundError" in e.detail for e in test.events)
 
 
-def test_a_crashing_side_thread_raises_speed_grader_error(monkeypatch, corpus_dir: Path) -> None:
-    """A grader exception inside a worker-driving thread surfaces from measure(), it is not 'not_measured'."""
-    rubric, _ = _one_speed_spec()
+def test_a_grader_exception_while_timing_is_a_speed_grader_error(monkeypatch) -> None:
+    """A grader bug inside the measurement surfaces as SpeedGraderError, never as "not measured"."""
+    rubric = load_rubric()
 
-    def exploding_run_job(*args, **kwargs):
-        raise FileNotFoundError("gate/.speed.sigmoid.base#0.tmp")
+    def exploding(self):
+        raise FileNotFoundError("the loop baseline's pool")
 
-    monkeypatch.setattr(speed_controller, "run_job", exploding_run_job)
-    files = {"word2vec.py": corpus_dir / "reference" / "word2vec.py"}
+    monkeypatch.setattr(speed_controller.ReferenceTimer, "loop_costs", exploding)
+    timer = speed_controller.ReferenceTimer(reference_files(), rubric)
     with pytest.raises(speed_controller.SpeedGraderError, match="FileNotFoundError"):
-        speed_controller.measure(["sigmoid"], files, reference_files(), rubric)
+        speed_controller.measure(["sigmoid"], lambda: None, timer, rubric)
 
 
 IMPORT_FAILS = '\nraise RuntimeError("word2vec.py stops while being imported")\n'  # after every def
 
 
-@pytest.mark.parametrize("sequential", ["0", "1"])
-def test_speed_beside_correctness_gives_the_sequential_verdicts(monkeypatch, tmp_path: Path, corpus_dir: Path,
-                                                                sequential: str) -> None:
-    """Timing while the correctness job runs (a lone grading on 2+ CPUs) or after it: same results.
-
-    A word2vec.py that fails on import is timed for nothing in the side-by-side order; its speed
-    tests must still say "not timed" for the import failure, exactly as in the sequential order.
-    """
-    monkeypatch.setenv("W2V_SEQUENTIAL_SPEED", sequential)
-    assert pipeline._time_beside_correctness(None) == (sequential == "0" and pipeline.machine.usable_cpus() >= 2)
-    assert not pipeline._time_beside_correctness(threading.Lock())  # batch mode: never beside
+def test_an_unimportable_word2vec_is_not_timed(tmp_path: Path, corpus_dir: Path) -> None:
+    """Its speed tests say "not timed" for the import failure; sgd.py keeps its points."""
     folder = tmp_path / "sub"
     folder.mkdir()
     (folder / "word2vec.py").write_text((corpus_dir / "correct_einsum" / "word2vec.py").read_text() + IMPORT_FAILS)

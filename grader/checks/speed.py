@@ -1,20 +1,29 @@
-"""Speed: the verdict on a function's CPU time against the reference, and its test result.
+"""Speed: is the function vectorised?  The verdict on a :class:`~grader.checks.speed_controller.SpeedSample`.
 
-The measurement itself (two concurrent sandbox workers, timed from outside the student's
-process) is :mod:`grader.checks.speed_controller`; this module judges its
-:class:`~grader.checks.speed_controller.SpeedSample`.
-The verdict uses the median of per-pair ratios at the largest size; the
-growth from V to 4V tells a loop over the vocabulary (time per extra word
-far above the reference's) from constant overhead such as a loop over K.
-Verdicts are quantised (fast / slow / too slow, scored full / half / none by
-:mod:`grader.score`) so noise near a threshold cannot make regrading flip
-points except right at the boundary.
+The speed test exists to separate vectorised code from Python loops, so the verdict measures
+exactly that, on the machine that graded, in the same run:
+
+* ``extra`` = the student's CPU time per call minus the reference's, divided by the work's size
+  (vocabulary rows, or elements for sigmoid): what each word costs the student *beyond* the
+  reference;
+* ``loop`` = what one iteration of a plain Python loop over the vocabulary (over the elements)
+  costs on this machine (:class:`~grader.checks.speed_controller.LoopCosts`, timed on the
+  reference's worker);
+* ``x = extra / loop``: about 0 for vectorised code whatever its constant overheads (an extra
+  V×d temporary costs a few ns a word; a loop iteration costs hundreds), 1 or more for a loop over
+  the vocabulary.  Full credit at ``x <= vectorised_fraction``, none at ``x >= loop_fraction``,
+  ``partial_credit`` in between (the rubric's ``[speed]``).  The student's *fastest* block decides,
+  so noise only ever helps the student.
+
+Negative sampling that makes full passes over all V rows (where the K+1 sampled rows suffice) is
+vectorised but wasteful; what it earns is the rubric's ``negative_sampling_full_passes``.  A
+function that ran out of memory while timed is reported as an O(V²) temporary.
 """
 
 from __future__ import annotations
 
 import statistics
-from typing import Any, Optional
+from typing import Optional
 
 from grader.results import SandboxEvent, SpeedMeasurement, SpeedVerdict, Status, TestResult
 from grader.rubric import Rubric, TestSpec
@@ -22,81 +31,120 @@ from grader.rubric import Rubric, TestSpec
 from .base import new_result
 from .charge_once import Charged, speed_credit_despite_wrong_output
 from .hints import category_hint, hint_for
-from .speed_controller import SpeedSample, speed_calls
+from .speed_controller import FunctionTiming, LoopCosts, SpeedSample
 
 _STATUS = {"fast": Status.PASSED, "slow": Status.PARTIAL, "not_measured": Status.ERROR}
 """Status of a speed test by verdict (every other verdict fails); its points are the score stage's."""
+WHAT = {"row": ("word", "Python loop over the vocabulary"), "element": ("element", "Python loop over the elements")}
 
 
 def verdict(function: str, sample: SpeedSample, rubric: Rubric, charged: Optional[Charged] = None) -> SpeedVerdict:
-    """Turn the samples of one function into a SpeedVerdict.
+    """Turn the measurement of one function into a SpeedVerdict (see the module docstring).
 
-    ``charged``: what the function's correctness tests already charged; a wrong timed output
-    is then credited by its speed as long as it is that same bug (see :mod:`charge_once`).
+    ``charged``: what the function's correctness tests already charged; a wrong timed output is
+    then credited by its speed as long as it is that same bug (see :mod:`charge_once`).
     """
-    s = rubric.speed
-    calls = speed_calls(function, rubric)
-    measurements = []
-    for call in calls:
-        cid = call["id"]
-        stu, ref = sample.student.get(cid, []), sample.reference.get(cid, [])
-        if ref and stu:
-            ratios = [a / b for a, b in zip(stu, ref) if b > 0]
-            measurements.append(SpeedMeasurement(function, call["size"], statistics.median(stu),
-                                                 statistics.median(ref), statistics.median(ratios), len(ratios)))
-    wrong = [sample.wrong[c["id"]] for c in calls if c["id"] in sample.wrong]
+    timing = sample.timings.get(function)
+    if timing is None:
+        return _unmeasured(function, "Your function could not be timed.")
+    measurements = _measurements(timing)
+    base = dict(verified_calls=timing.verified, estimated=sample.estimated, unit=timing.unit)
+    if timing.failure is not None:
+        return _failed(function, timing, measurements, base)
     wrong_note = ""
-    if wrong and speed_credit_despite_wrong_output(charged, all(w.some_output_right for w in wrong)):
-        wrong_note = (f" Its output is wrong here too ({wrong[0].reason}), but that is the bug the correctness "
-                      "tests already charged, so the speed still counts.")
-    elif wrong:
-        why = ("It passes the correctness tests but answers wrongly when timed, so this measurement cannot be "
-               "trusted." if charged is not None and not charged.any_failure else
-               "Speed only counts for a function that computes (at least partly) the right result; fix its "
-               "correctness first.")
-        return SpeedVerdict(function, measurements, float("nan"), None, None, False, "wrong_output",
-                            f"Not credited: {wrong[0].reason}. {why}")
-    capped = [sample.capped[c["id"]] for c in calls if c["id"] in sample.capped]
-    if capped:
-        cap = max(capped)
-        return SpeedVerdict(function, measurements, cap, None, None, True, "too_slow",
-                            f"Your function needed more than {cap:g}× the reference's CPU time, so the timing was "
-                            "stopped early. That usually means a Python loop over the vocabulary (or over every "
-                            "element); use matrix operations instead.")
-    if len(measurements) < 2:
-        return SpeedVerdict(function, measurements, float("nan"), None, None, False, "not_measured",
-                            "Your function could not be timed (it failed or did not finish).")
-    small, large = measurements
-    ratio = statistics.median(_pair_ratios(sample, calls))  # every block of both sizes: robust to one bad block
-    growth_s = large.student_seconds / small.student_seconds if small.student_seconds > 0 else None
-    growth_r = large.reference_seconds / small.reference_seconds if small.reference_seconds > 0 else None
-    slope_s = large.student_seconds - small.student_seconds
-    slope_r = max(large.reference_seconds - small.reference_seconds, 1e-12)
-    loops = bool(growth_s and growth_s > 2.5 and slope_s / slope_r > s.full_credit_ratio * s.loop_growth_margin)
-    label = "fast" if ratio <= s.full_credit_ratio else ("slow" if ratio <= s.zero_credit_ratio else "too_slow")
-    return SpeedVerdict(function, measurements, ratio, growth_s, growth_r, loops, label,
-                        _explain(label, ratio, growth_s, growth_r, loops, s.growth_factor) + wrong_note)
+    if timing.wrong is not None:
+        if speed_credit_despite_wrong_output(charged, timing.wrong.some_output_right):
+            wrong_note = (f" Its output is wrong here too ({timing.wrong.reason}), but that is the bug the correctness "
+                          "tests already charged, so the speed still counts.")
+        else:
+            why = ("It passes the correctness tests but answers wrongly when timed, so this measurement cannot be "
+                   "trusted." if charged is not None and not charged.any_failure else
+                   "Speed only counts for a function that computes (at least partly) the right result; fix its "
+                   "correctness first.")
+            return SpeedVerdict(function, measurements, float("nan"), None, None, False, "wrong_output",
+                                f"Not credited: {timing.wrong.reason}. {why}", **base)
+    if sample.loops is None or not timing.reference or not (timing.student or timing.stopped_early):
+        return _unmeasured(function, "Your function could not be timed (it failed or did not finish).", **base)
+    return _judge(function, timing, sample.loops, rubric, measurements, base, wrong_note)
 
 
-
-
-def _pair_ratios(sample: SpeedSample, calls: list[dict[str, Any]]) -> list[float]:
-    return [a / b for c in calls for a, b in zip(sample.student.get(c["id"], []), sample.reference.get(c["id"], []))
-            if b > 0]
-
-
-def _explain(label: str, ratio: float, growth_s, growth_r, loops: bool, factor: int) -> str:
-    text = f"Your function takes {ratio:.1f}× the reference's CPU time."
-    if growth_s and growth_r:
-        text += f" Going from V to {factor}V multiplies your time by {growth_s:.1f} (reference: {growth_r:.1f})."
-    if loops:
-        text += (" Each extra vocabulary word costs you far more than it costs the reference: this is the signature "
-                 "of a Python loop over the vocabulary. Replace it with matrix operations (e.g. outsideVectors @ v).")
-    elif label == "fast":
-        text += " That is vectorised well enough."
+def _judge(function: str, timing: FunctionTiming, loops: LoopCosts, rubric: Rubric,
+           measurements: list[SpeedMeasurement], base: dict, wrong_note: str) -> SpeedVerdict:
+    s = rubric.speed
+    unit_name, loop_name = WHAT[timing.unit]
+    reference = statistics.median(timing.reference)
+    loop = loops.per_unit(timing.unit)
+    loop_ns = loop * 1e9
+    if timing.stopped_early and not timing.student:
+        return SpeedVerdict(function, measurements, float("nan"), None, None, True, "too_slow",
+                            f"Your function used far more CPU time than even a {loop_name} costs on this machine "
+                            f"({loop_ns:.0f} ns per {unit_name}), so its timing was stopped early: your code loops "
+                            f"over the {'elements' if timing.unit == 'element' else 'vocabulary'} in Python. "
+                            + _advice(function), loop_ns_per_unit=loop_ns, **base)
+    fastest = min(timing.student)
+    typical = statistics.median(timing.student)
+    ratio = typical / reference if reference > 0 else float("nan")
+    extra = max(0.0, fastest - reference) / timing.units
+    x = extra / loop if loop > 0 else 0.0
+    label = "fast" if x <= s.vectorised_fraction else ("slow" if x < s.loop_fraction else "too_slow")
+    loops_over = label == "too_slow"
+    full_passes = (function == "negSamplingLossAndGradient" and label == "fast"
+                   and extra >= s.full_pass_fraction * loops.row_pass)
+    text = (f"Your function takes {ratio:.1f}× the reference's CPU time: per {unit_name} it costs {extra * 1e9:.0f} ns "
+            f"more than the reference, where one iteration of a {loop_name} costs {loop_ns:.0f} ns on this machine")
+    if label == "fast":
+        text += ". So there is no such loop: it is vectorised."
+    elif label == "slow":
+        text += (f" ({x:.0%} of one). Part of the work seems to run in Python once per {unit_name} (a loop over part "
+                 "of the computation, or Python-level iteration such as the built-in sum() over an array). "
+                 + _advice(function))
     else:
-        text += " Look for Python loops or repeated work inside the function."
-    return text
+        text += (f": about {x:.1f} loop iterations' worth per {unit_name}. Your code loops over the "
+                 f"{'elements' if timing.unit == 'element' else 'vocabulary'} in Python. " + _advice(function))
+    if full_passes:
+        passes = extra / loops.row_pass if loops.row_pass > 0 else 0.0
+        text += (f" It does make full passes over all V rows of outsideVectors (about {passes:.1f} passes' worth), "
+                 f"where only the K+1 sampled rows are needed")
+        label = {"full": "fast", "partial": "slow", "none": "too_slow"}[s.negative_sampling_full_passes]
+        text += {"fast": "; this course does not take speed points for that.",
+                 "slow": "; this course gives partial speed credit for that.",
+                 "too_slow": "; this course gives no speed credit for that."}[label]
+    return SpeedVerdict(function, measurements, ratio, None, None, loops_over, label, text + wrong_note,
+                        extra_ns_per_unit=extra * 1e9, loop_ns_per_unit=loop_ns, full_passes=full_passes, **base)
+
+
+def _advice(function: str) -> str:
+    if function == "sigmoid":
+        return "Apply numpy's functions to the whole array instead of element by element."
+    if function == "skipgram":
+        return "Loop over the outside words only, and add whole gradient matrices."
+    return "Replace the loop with matrix operations (e.g. outsideVectors @ centerWordVec)."
+
+
+def _failed(function: str, timing: FunctionTiming, measurements: list[SpeedMeasurement], base: dict) -> SpeedVerdict:
+    event = timing.failure
+    assert event is not None
+    if event.kind == "memory_limit" or "MemoryError" in event.message:
+        text = (f"Your function ran out of memory while being timed ({timing.size_label}): it probably builds a "
+                "V×V (O(V²)) temporary, such as the full softmax Jacobian or np.diag of a length-V vector. "
+                "Work with length-V vectors and V×d matrices only.")
+    else:
+        text = f"Your function could not be timed: {event.message}"
+    return _unmeasured(function, text, measurements=measurements, **base)
+
+
+def _unmeasured(function: str, text: str, measurements: Optional[list[SpeedMeasurement]] = None,
+                **extra: object) -> SpeedVerdict:
+    return SpeedVerdict(function, measurements or [], float("nan"), None, None, False, "not_measured", text,
+                        **extra)  # type: ignore[arg-type]
+
+
+def _measurements(timing: FunctionTiming) -> list[SpeedMeasurement]:
+    if not timing.student or not timing.reference:
+        return []
+    student, reference = statistics.median(timing.student), statistics.median(timing.reference)
+    return [SpeedMeasurement(timing.function, timing.size_label, student, reference,
+                             student / reference if reference > 0 else float("nan"), len(timing.student))]
 
 
 def evaluate(spec: TestSpec, verdict_: SpeedVerdict, events: list[SandboxEvent], rubric: Rubric) -> TestResult:

@@ -1,41 +1,130 @@
-"""Speed measurement: student vs reference CPU time per call, from two concurrent sandbox workers.
+"""Speed measurement: the student's worker and a reference worker take turns, every block driven and read by the parent.
 
-Equal fresh sandbox workers (one loading the reference, one the student's
-files) alternate: reference, student, reference, student...  Inside a run
-the worker announces ``tstart``/``tdone`` around ``reps`` calls and sleeps
-briefly at each marker; the parent then reads the kernel's CPU counters of
-the worker's whole process tree (``/proc/<pid>/task/*/schedstat``, ns) —
-the student's own clocks are never consulted, sleeping costs nothing, and
-threads or child processes are counted.  BLAS is pinned to one thread.
+Nothing the student's process says about time or repetitions is believed:
 
-:func:`measure` drives both workers block by block through gates (files in the worker's
-``gate/`` folder) and returns a :class:`SpeedSample`; the check that turns it into a verdict is
-:mod:`grader.checks.speed`.
+* **the parent decides** each block's repetition count (calibrated on the reference worker) and its
+  seed (fresh, unpredictable: ``secrets``); the worker draws every repetition's inputs from that
+  seed *inside* the timed block (a fresh center vector, index, sampler script, loss shift, a
+  shifted copy of a pool matrix), so no answer can be prepared or cached in advance;
+* **the parent reads the time**: the kernel's CPU counters of the whole run (its cgroup, else its
+  process tree) just before sending the block and just after its reply, with every process of
+  the run *frozen* (SIGSTOP) so nothing computed after the reply can count as done in time;
+* **the parent checks the answers**: while the run is frozen it reads the outputs of randomly
+  chosen repetitions straight out of the worker's memory (:mod:`grader.sandbox.proc_memory`) --
+  chosen after the block, so every repetition must have been computed -- and compares them with
+  the reference's outputs for the same seed and repetitions.
+
+Blocks alternate reference, student, reference, student... so slow drifts of the machine hit both
+alike.  A student's first block is a single repetition (a probe): a Python loop over the
+vocabulary is recognised from it without paying for whole blocks of it, and a block that uses far
+more CPU than a loop ever would is stopped (the run is killed; the next function gets a new
+worker).  The reference's cost per Python loop iteration and per vectorised pass over a row
+(:class:`LoopCosts`) is measured on the reference worker too, so that the verdict
+(:mod:`grader.checks.speed`) compares the student's extra time with what a loop costs *on this
+machine*.
+
+A batch keeps one :class:`ReferenceTimer` per grading process (:func:`shared_reference_timer`):
+its reference series, repetition counts and loop costs serve every submission, refreshed by one
+fresh reference block per function per submission (and rebuilt when that block drifts).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
+import random
+import secrets
 import statistics
 import threading
 import time
 import traceback
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional
+
+import numpy as np
 
 from grader.results import SandboxEvent
 from grader.rubric import Rubric
-from grader.sandbox.jobs import run_job
-from grader.sandbox.proc_tree import tree_cpu_seconds, tree_pids
+from grader.sandbox.jobs import start_worker
+from grader.sandbox.proc_memory import ArrayLocation, MemoryReadError
+from grader.sandbox.session import WorkerSession
 
 SPEED_ORDER = ("sigmoid", "naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient", "skipgram")
 """The order in which functions are timed."""
+FLOAT_DTYPES = frozenset({"<f8", "<f4"})
+MAX_REPS = 4096
+REFERENCE_SERIES = 5
+"""Recent reference blocks per function kept by a shared timer (the verdict uses their median)."""
+DRIFT = 0.3
+"""A fresh reference block further than this (relative) from the series' median rebuilds the series."""
 
 
 class SpeedGraderError(RuntimeError):
     """The measurement failed on the grader's side (not the student's code); the text is the traceback."""
+
+
+@dataclass
+class TimedFunction:
+    """What is timed for one function: the worker's call spec, its size and its unit of work."""
+
+    function: str
+    call: dict[str, Any]
+    units: int
+    """Vocabulary rows (or elements, for sigmoid) a loop would iterate over."""
+    unit: str  # "row" or "element"
+    size_label: str
+    outputs: tuple[str, ...]
+
+
+def timed_functions(rubric: Rubric) -> dict[str, TimedFunction]:
+    """The timed call of every function at the rubric's sizes."""
+    s = rubric.speed
+    V, d, K = s.vocab_size, s.dim, s.negatives
+    inject = {"sigmoid": "support:stable_sigmoid", "getNegativeSamples": "support:get_negative_samples"}
+    words = {f"w{i}": i for i in range(12)}
+    pool = {"pool": {"shape": [V, d], "seed": 3, "scale": 0.1}}
+    specs = {
+        "sigmoid": ([{"scaled_pool": {"shape": [s.sigmoid_size], "seed": 1, "scale": 4.0}}], {},
+                    s.sigmoid_size, "element", f"n={s.sigmoid_size:,}", ("s",)),
+        "naiveSoftmaxLossAndGradient": ([{"fresh": {"shape": [d]}}, {"index": {"high": V}}, pool, {"value": None}],
+                                        {}, V, "row", f"V={V:,}, d={d}", ("loss", "gradCenterVec", "gradOutsideVecs")),
+        "negSamplingLossAndGradient": ([{"fresh": {"shape": [d]}}, {"index": {"high": V}}, pool,
+                                        {"dataset": {"high": V, "length": 3 * K}}, {"value": K}], inject, V, "row",
+                                       f"V={V:,}, d={d}, K={K}", ("loss", "gradCenterVec", "gradOutsideVecs")),
+        "skipgram": ([{"value": "w3"}, {"value": 2}, {"value": ["w1", "w2", "w4", "w2"]}, {"value": words},
+                      {"pool": {"shape": [V, d], "seed": 7, "scale": 0.1}}, pool, {"value": None},
+                      {"timing_loss": True}], {}, V, "row", f"V={V:,}, d={d}, 4 outside words",
+                     ("loss", "gradCenterVecs", "gradOutsideVectors")),
+    }
+    return {f: TimedFunction(f, {"module": "word2vec", "function": f, "args": args, "inject": inj}, units, unit,
+                             label, outputs)
+            for f, (args, inj, units, unit, label, outputs) in specs.items()}
+
+
+def _baseline_call(name: str, rubric: Rubric) -> dict[str, Any]:
+    """A loop baseline of :mod:`grader.worker.support`, timed on the reference worker."""
+    s = rubric.speed
+    if name == "element_loop_baseline":
+        args: list[Any] = [{"scaled_pool": {"shape": [min(s.sigmoid_size, 20000)], "seed": 1, "scale": 4.0}}]
+    else:
+        args = [{"pool": {"shape": [s.vocab_size, s.dim], "seed": 3, "scale": 0.1}}, {"fresh": {"shape": [s.dim]}}]
+    return {"module": "support", "function": name, "args": args, "inject": {}}
+
+
+@dataclass
+class LoopCosts:
+    """CPU seconds, on this machine, of one Python loop iteration and of one vectorised pass over a row."""
+
+    row: float
+    """One iteration of a Python loop over the vocabulary doing one small numpy operation on a row."""
+    element: float
+    """One iteration of a Python loop over an array's elements doing one scalar ``math`` call."""
+    row_pass: float
+    """One row of one vectorised pass (a matrix-vector product) over the vocabulary."""
+
+    def per_unit(self, unit: str) -> float:
+        return self.element if unit == "element" else self.row
 
 
 @dataclass
@@ -47,371 +136,405 @@ class WrongOutput:
 
 
 @dataclass
+class FunctionTiming:
+    """What was measured for one function (CPU seconds per call)."""
+
+    function: str
+    size_label: str
+    units: int
+    unit: str
+    reps: int = 0
+    """Repetitions of a reference block."""
+    student_reps: int = 0
+    """Repetitions of a student block (chosen by the parent from the probe: blocks of similar CPU time)."""
+    reference: list[float] = field(default_factory=list)
+    student: list[float] = field(default_factory=list)
+    probe: Optional[float] = None
+    """The student's one-repetition probe block (CPU seconds), if it ran."""
+    stopped_early: bool = False
+    """The student's timing used far more CPU than a loop would and was stopped."""
+    wrong: Optional[WrongOutput] = None
+    verified: int = 0
+    """Student repetitions whose outputs the grader read back and compared."""
+    failure: Optional[SandboxEvent] = None
+    """The student's function raised, or its worker died, while being timed."""
+
+
+@dataclass
 class SpeedSample:
-    """CPU seconds per call, per side and call id."""
+    """The measurement of every timed function, with the machine's loop costs."""
 
-    student: dict[str, list[float]] = field(default_factory=dict)
-    reference: dict[str, list[float]] = field(default_factory=dict)
-    capped: dict[str, float] = field(default_factory=dict)  # call id -> ratio lower bound when killed early
-    wrong: dict[str, WrongOutput] = field(default_factory=dict)  # call id -> how the timed call's output is wrong
+    timings: dict[str, FunctionTiming] = field(default_factory=dict)
+    loops: Optional[LoopCosts] = None
     events: list[SandboxEvent] = field(default_factory=list)
-    digests: dict[str, Any] = field(default_factory=dict)  # call id -> digest of the student side's output
+    verified: bool = True
+    """Timed outputs were read back and checked (False in a self-check kit: no reference to check with)."""
+    estimated: bool = False
+    """The reference's times are estimates from a calibration workload (self-check kit)."""
 
 
-def speed_calls(function: str, rubric: Rubric) -> list[dict[str, Any]]:
-    """Timed calls of one function at the base size and ``growth_factor`` times it."""
-    s = rubric.speed
-    calls = []
-    for label, factor in (("base", 1), ("grown", s.growth_factor)):
-        V, d, K = s.vocab_size * factor, s.dim, s.negatives
-        cid = f"speed.{function}.{label}"
-        if function == "sigmoid":
-            args = [{"random": {"shape": [s.sigmoid_size * factor], "seed": 1, "scale": 4.0}, "vary": True}]
-            size = f"n={s.sigmoid_size * factor:,}"
-        elif function == "naiveSoftmaxLossAndGradient":
-            args = [{"random": {"shape": [d], "seed": 2}}, {"value": 7, "vary_index": V},
-                    {"random": {"shape": [V, d], "seed": 3, "scale": 0.1}, "vary": True}, None]
-            size = f"V={V:,}, d={d}"
-        elif function == "negSamplingLossAndGradient":
-            args = [{"random": {"shape": [d], "seed": 4}}, {"value": 0, "vary_index": V},
-                    {"random": {"shape": [V, d], "seed": 3, "scale": 0.1}, "vary": True},
-                    {"random_dataset": {"seed": 6, "high": V, "length": 997}}, K]
-            size = f"V={V:,}, d={d}, K={K}"
-        else:  # skipgram with a cheap loss of the right shapes (its own work is timed), window 2, a repeated word
-            words = {f"w{i}": i for i in range(12)}
-            args = ["w3", 2, [f"w{i}" for i in (1, 2, 4, 2)], {"value": words},
-                    {"random": {"shape": [V, d], "seed": 7, "scale": 0.1}, "vary": True},
-                    {"random": {"shape": [V, d], "seed": 3, "scale": 0.1}, "vary": True}, None,
-                    {"fn": "support:timing_loss"}]
-            size = f"V={V:,}, d={d}, 4 outside words"
-        inject = {"sigmoid": "support:stable_sigmoid", "getNegativeSamples": "support:get_negative_samples"} \
-            if function == "negSamplingLossAndGradient" else {}
-        calls.append({"id": cid, "op": "speed", "module": "word2vec", "function": function, "args": args,
-                      "inject": inject, "size": size, "factor": factor})
-    return calls
+# --- the reference side -----------------------------------------------------------------------------
 
+class ReferenceTimer:
+    """A serving worker that runs the reference (or a kit's calibration workload), and what it measured.
 
-def measure(functions: list[str], student_files: dict[str, Path], reference_files: dict[str, Path],
-            rubric: Rubric, deadline: Optional[float] = None, utils_prefixes: Sequence[str] = (), *,
-            reference_scale: Optional[dict[str, float]] = None,
-            expected_digests: Optional[dict[str, Any]] = None) -> SpeedSample:
-    """Time every call of ``functions`` in two concurrent workers, alternating block by block.
-
-    The reference worker calibrates the repetition count of each call on its first block; the
-    student worker then runs the same count.  Blocks alternate reference, student, reference,
-    student... (``blocks`` blocks each), so slow drifts of the machine's load
-    hit both sides alike.  A student block that exceeds the no-credit budget is killed.
-
-    Self-check kit (:mod:`grader.expected.kit_store`): ``reference_files`` is the calibration workload;
-    ``reference_scale[call id]`` (reference CPU / calibration CPU, measured when the kit was
-    built) turns each calibration time into an estimate of the reference's, and
-    ``expected_digests`` replaces the reference worker's output digests.
+    ``scale[function]`` (kit only): reference CPU / calibration CPU, measured when the kit was built.
     """
-    sample = SpeedSample()
-    calls = [c for f in functions for c in speed_calls(f, rubric)]
-    if not calls:
-        return sample
-    blocks = rubric.speed.blocks
-    ref = _Side("reference", reference_files, calls, blocks, rubric, deadline, calibrate=True)
-    stu = _Side("student", student_files, calls, blocks, rubric, deadline, calibrate=False,
-                utils_prefixes=list(utils_prefixes))
-    ref.start()
-    stu.start()
+
+    def __init__(self, files: dict[str, Path], rubric: Rubric, *, scale: Optional[dict[str, float]] = None,
+                 wall_seconds: Optional[float] = None, shared: bool = False) -> None:
+        self.files = files
+        self.shared = shared
+        self.rubric = rubric
+        self.scale = scale
+        self.wall_seconds = wall_seconds
+        self.session: Optional[WorkerSession] = None
+        self.prepared: set[str] = set()
+        self.reps: dict[str, int] = {}
+        self.series: dict[str, deque[float]] = {}
+        self.loops: Optional[LoopCosts] = None
+        self.uses = 0
+        self.lock = threading.Lock()
+        self.functions = timed_functions(rubric)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> ReferenceTimer:
+        """Start the worker (idempotent); the caller may go on while it imports."""
+        if self.session is None or self.session.finished:
+            self.session = start_worker(self.files, {"modules": ["word2vec"], "calls": []}, {}, self.rubric.limits,
+                                        serve=True, label="reference", wall_seconds=self.wall_seconds)
+            self.prepared = set()
+        return self
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session.cleanup()
+            self.session = None
+
+    def _session(self) -> WorkerSession:
+        self.start()
+        assert self.session is not None
+        if not self.session.wait_ready(self.rubric.limits.call_wall_timeout):
+            raise SpeedGraderError(f"the reference worker did not start: {self._why()}")
+        return self.session
+
+    def _why(self) -> str:
+        session = self.session
+        if session is None:
+            return "no worker"
+        if session.error:
+            return session.error
+        result = session.result
+        return f"{getattr(result, 'stderr_tail', '')[-2000:]}" if result is not None else "no reply"
+
+    def _request(self, payload: dict[str, Any]) -> dict[str, Any]:
+        reply = self._session().request(payload, self.rubric.limits.call_wall_timeout)
+        if reply is None or reply.get("status") != "ok":
+            raise SpeedGraderError(f"the reference worker failed on {payload.get('op')} {payload.get('id')}: "
+                                   f"{reply.get('exception') if reply else self._why()}")
+        return reply
+
+    # -- measuring ---------------------------------------------------------------------------------
+    def prepare(self, cid: str, call: dict[str, Any]) -> None:
+        if cid not in self.prepared:
+            self._request({"op": "prepare", "id": cid, "call": call, "seed": 0})
+            self.prepared.add(cid)
+
+    def block(self, cid: str, reps: int, seed: int, only: Optional[list[int]] = None) -> float:
+        """CPU seconds per repetition of one block (``only``: compute just those repetitions, untimed)."""
+        session = self._session()
+        before = session.cpu_seconds()
+        payload: dict[str, Any] = {"op": "block", "id": cid, "reps": reps, "seed": seed}
+        if only is not None:
+            payload["only"] = only
+        self._request(payload)
+        return (session.cpu_seconds() - before) / max(1, reps if only is None else len(only))
+
+    def outputs(self, cid: str, reps: int, seed: int, indices: list[int]) -> dict[int, list[np.ndarray]]:
+        """The reference's outputs of repetitions ``indices`` of the block (reps, seed): computed again, read back."""
+        session = self._session()
+        payload = {"op": "block", "id": cid, "reps": reps, "seed": seed, "only": indices}
+        reply = self._request(payload)
+        reader = session.memory()
+        if reader is None:
+            raise SpeedGraderError("cannot read the reference worker's memory")
+        out = {}
+        for index, locations in zip(indices, reply.get("locations", [])):
+            out[index] = [reader.read(ArrayLocation.parse(raw), FLOAT_DTYPES | {"<i8"}, 50_000_000)
+                          for raw in locations]
+        return out
+
+    def release(self, cid: str) -> None:
+        self.prepared.discard(cid)
+        with contextlib.suppress(SpeedGraderError):
+            self._request({"op": "release", "id": cid})
+
+    def calibrate(self, function: str) -> int:
+        """Repetitions for a block of about ``block_cpu`` reference CPU seconds (measured once per timer)."""
+        if function in self.reps:
+            return self.reps[function]
+        target = self.rubric.speed.block_cpu
+        reps, spent = 1, 0.0
+        while True:
+            per_rep = self.block(function, reps, secrets.randbits(62))
+            spent = per_rep * reps
+            if spent >= target / 4 or reps >= MAX_REPS:
+                break
+            reps = min(MAX_REPS, reps * 4)
+        self.reps[function] = max(1, min(MAX_REPS, round(target / max(per_rep, 1e-7))))
+        return self.reps[function]
+
+    def loop_costs(self) -> LoopCosts:
+        """This machine's :class:`LoopCosts`, measured once per timer (medians of 3 blocks)."""
+        if self.loops is None:
+            costs = {}
+            for name, per in (("row_loop_baseline", self.rubric.speed.vocab_size),
+                              ("element_loop_baseline", min(self.rubric.speed.sigmoid_size, 20000)),
+                              ("pass_baseline", self.rubric.speed.vocab_size)):
+                cid = f"baseline.{name}"
+                self.prepare(cid, _baseline_call(name, self.rubric))
+                reps = 1 if name != "pass_baseline" else 64
+                costs[name] = statistics.median(self.block(cid, reps, secrets.randbits(62)) for _ in range(3)) / per
+                self.release(cid)
+            self.loops = LoopCosts(costs["row_loop_baseline"], costs["element_loop_baseline"], costs["pass_baseline"])
+        return self.loops
+
+    def record(self, function: str, per_rep: float) -> list[float]:
+        """Add a fresh block to the function's series (rebuilt when it drifted); the series now."""
+        series = self.series.setdefault(function, deque(maxlen=REFERENCE_SERIES))
+        if self.shared and series and abs(per_rep - statistics.median(series)) > DRIFT * statistics.median(series):
+            series.clear()  # the machine drifted since the series was made: start it again from this block
+        series.append(per_rep)
+        return list(series)
+
+
+_SHARED: dict[tuple[Any, ...], ReferenceTimer] = {}
+_SHARED_LOCK = threading.Lock()
+SHARED_USES = 200
+"""A shared reference timer is restarted after this many submissions (fresh worker, fresh series)."""
+
+
+def shared_reference_timer(files: dict[str, Path], rubric: Rubric) -> ReferenceTimer:
+    """The grading process's reference timer for batch mode (one per reference files and speed settings)."""
+    key = (tuple(sorted((k, str(v)) for k, v in files.items())), rubric.speed, rubric.limits)
+    with _SHARED_LOCK:
+        timer = _SHARED.get(key)
+        if timer is not None and timer.uses >= SHARED_USES:
+            timer.close()
+            timer = None
+        if timer is None:
+            timer = _SHARED[key] = ReferenceTimer(files, rubric, wall_seconds=24 * 3600.0, shared=True)
+        timer.uses += 1
+        return timer
+
+
+def close_shared_timers() -> None:
+    with _SHARED_LOCK:
+        for timer in _SHARED.values():
+            timer.close()
+        _SHARED.clear()
+
+
+# --- measuring one submission -------------------------------------------------------------------------
+
+StudentSessions = Callable[[], WorkerSession]
+"""Gives the student's serving worker: the correctness job's at first, a fresh one after a worker died."""
+
+
+def measure(functions: list[str], student: StudentSessions, reference: ReferenceTimer, rubric: Rubric, *,
+            fresh_reference_blocks: Optional[int] = None, verify: bool = True,
+            deadline: Optional[float] = None) -> SpeedSample:
+    """Time ``functions`` (in :data:`SPEED_ORDER`) on the student's worker against ``reference``.
+
+    ``fresh_reference_blocks``: reference blocks timed for this submission per function (default:
+    ``blocks``; a shared timer in batch mode uses 1 and its series).  ``verify``: read back and
+    check timed outputs (the kit cannot: it has no reference outputs).
+    """
+    sample = SpeedSample(verified=verify, estimated=reference.scale is not None)
     try:
-        for call in calls:
-            cid = call["id"]
-            if call["function"] in {c.split(".")[1] for c in sample.capped}:
-                sample.capped[cid] = rubric.speed.zero_credit_ratio * 1.5  # its smaller size was already too slow
-            sides = [ref] if cid in sample.capped else [ref, stu]
-            for side in sides:  # inputs and warm-up on both sides at once; no block starts before both are ready
-                side.open_gate(f"{cid}#prep", 1)
-            for side in sides:
-                side.wait_ready(cid)
-            for block in range(blocks):
-                if ref.finished_call(cid):
+        with reference.lock:
+            sample.loops = reference.loop_costs()
+            for function in [f for f in SPEED_ORDER if f in functions]:
+                if deadline is not None and time.monotonic() > deadline:
                     break
-                if cid in stu.abandoned and cid not in sample.capped:  # nothing left to compare with
-                    for rest in range(block, blocks):
-                        ref.open_gate(f"{cid}#{rest}", 0)
-                    break
-                ref_cpu = ref.run_block(cid, block, reps=None)
-                if ref_cpu is None:
-                    break
-                scale = reference_scale.get(cid, 1.0) if reference_scale else 1.0
-                sample.reference.setdefault(cid, []).append(ref_cpu / ref.reps[cid] * scale)
-                if cid in sample.capped or stu.finished_call(cid):
-                    continue
-                budget = statistics.median(sample.reference[cid]) * ref.reps[cid] * \
-                    rubric.speed.zero_credit_ratio * 1.5
-                stu_cpu = stu.run_block(cid, block, reps=ref.reps[cid], budget=max(0.2, budget))
-                if stu_cpu is None:
-                    if cid in stu.killed:
-                        sample.capped[cid] = rubric.speed.zero_credit_ratio * 1.5
-                    continue
-                sample.student.setdefault(cid, []).append(stu_cpu / ref.reps[cid])
-    finally:
-        ref.close()
-        stu.close()
-    failed = [f"{side.label} worker: {side.error}" for side in (ref, stu) if side.error]
-    if failed:
-        raise SpeedGraderError("\n".join(failed))
-    sample.events = stu.events()
-    sample.digests = {c["id"]: stu.digest(c["id"]) for c in calls}
-    expected = expected_digests if expected_digests is not None else {c["id"]: ref.digest(c["id"]) for c in calls}
-    sample.wrong = _wrong_outputs(expected, sample.digests, calls)
+                sample.timings[function] = _measure_one(reference.functions[function], student, reference, rubric,
+                                                        fresh_reference_blocks, verify)
+    except SpeedGraderError:
+        raise
+    except Exception:  # noqa: BLE001 - a grader bug, reported as ours
+        raise SpeedGraderError(traceback.format_exc(limit=8)) from None
+    sample.events = [t.failure for t in sample.timings.values() if t.failure is not None]
     return sample
 
 
-def _wrong_outputs(expected_digests: dict[str, Any], student_digests: dict[str, Any],
-                   calls: list[dict[str, Any]]) -> dict[str, WrongOutput]:
-    """Timed calls whose output (shape + projections) differs from the reference's."""
-    wrong = {}
-    for call in calls:
-        expected, got = expected_digests.get(call["id"]), student_digests.get(call["id"])
-        if expected is None or got is None:
-            continue
-        got = got if isinstance(got, list) else []  # the student's worker wrote it: untrusted
-        right = [_same_digest(e, g) for e, g in zip(expected, got)]
-        if len(got) != len(expected):
-            wrong[call["id"]] = WrongOutput("the timed call did not return the right number of outputs", False)
-        elif not all(right):
-            first = right.index(False)
-            wrong[call["id"]] = WrongOutput(f"output {first + 1} of the timed call ({call['size']}) is not the "
-                                            "right answer", any(right))
-    return wrong
-
-
-def _same_digest(e: dict[str, Any], g: Any) -> bool:
-    """Same shape and the same projection (``g`` comes from the student's worker: untrusted)."""
+def _measure_one(timed: TimedFunction, student: StudentSessions, reference: ReferenceTimer, rubric: Rubric,
+                 fresh_blocks: Optional[int], verify: bool) -> FunctionTiming:
+    s = rubric.speed
+    cid = timed.function
+    timing = FunctionTiming(cid, timed.size_label, timed.units, timed.unit)
+    reference.prepare(cid, timed.call)
+    reps = timing.reps = reference.calibrate(cid)
+    scale = reference.scale.get(cid, 1.0) if reference.scale else 1.0
+    loops = reference.loop_costs()
+    loop_rep = loops.per_unit(timed.unit) * timed.units  # CPU seconds of the cheapest loop, per call
+    session = student()
+    if not _quiet(session):  # an earlier function left work running in the background: a fresh worker
+        session.kill()
+        session.wait_for(lambda: False, 5.0)
+        session = student()
     try:
-        if not _same_shape(e["shape"], g["shape"]) or g["projection"] is None or e["projection"] is None:
-            return False
-        return abs(float(g["projection"]) - e["projection"]) <= 1e-4 * max(1.0, abs(e["projection"]))
-    except (TypeError, KeyError, ValueError, IndexError):
+        if not _prepare_student(session, cid, timed, timing, rubric):
+            return timing
+        fresh = s.blocks if fresh_blocks is None else fresh_blocks
+        reference_rep = _reference_block(reference, cid, reps, scale, force=True)
+        # probe: one repetition tells a loop over the vocabulary at once, and how many repetitions to run
+        probe = _student_block(session, cid, 1, secrets.randbits(62), timing=timing,
+                               budget=reference_rep + 4 * s.loop_fraction * loop_rep + 0.05)
+        if probe is None:
+            return timing
+        timing.probe = probe
+        if probe - reference_rep >= 2 * s.loop_fraction * loop_rep:
+            timing.student.append(probe)
+        else:
+            student_reps = timing.student_reps = max(1, min(reps, round(2 * s.block_cpu / max(probe, 1e-7))))
+            for block in range(s.blocks):
+                if 0 < block < fresh:
+                    reference_rep = _reference_block(reference, cid, reps, scale, force=True)
+                budget = 4 * student_reps * max(probe, reference_rep) + 0.05
+                per_rep = _student_block(session, cid, student_reps, secrets.randbits(62), budget=budget,
+                                         timing=timing, check=(reference, rubric) if verify else None)
+                if per_rep is None:
+                    return timing
+                timing.student.append(per_rep)
+                if timing.wrong is not None:
+                    break
+        timing.reference = list(reference.series.get(cid, []))
+    finally:
+        if not session.finished:
+            with contextlib.suppress(Exception):
+                session.request({"op": "release", "id": cid}, rubric.limits.call_wall_timeout)
+    return timing
+
+
+QUIET_WINDOW = 0.03
+"""Seconds a worker must stay idle (no CPU) before a function is timed on it."""
+
+
+def _quiet(session: WorkerSession) -> bool:
+    """Does the (idle) worker use no CPU?  A thread or process the student's code left running would be
+    timed with the next function; a worker that is not quiet is replaced."""
+    if session.finished or not session.wait_ready(5.0):
+        return True  # nothing to check: student() starts a fresh one if needed
+    before = session.cpu_seconds()
+    time.sleep(QUIET_WINDOW)
+    return session.cpu_seconds() - before < QUIET_WINDOW / 5
+
+
+def _reference_block(reference: ReferenceTimer, cid: str, reps: int, scale: float, force: bool) -> float:
+    """Time one reference block (when ``force`` or the series is empty); the series' median per call."""
+    if force or not reference.series.get(cid):
+        reference.record(cid, reference.block(cid, reps, secrets.randbits(62)) * scale)
+    return statistics.median(reference.series[cid])
+
+
+def _prepare_student(session: WorkerSession, cid: str, timed: TimedFunction, timing: FunctionTiming,
+                     rubric: Rubric) -> bool:
+    """Build the student side's inputs and warm it up; False (with the failure recorded) if it could not."""
+    if not session.wait_ready(rubric.limits.call_wall_timeout):
+        timing.failure = SandboxEvent("crash", f"{cid}: the worker that times your function did not start.",
+                                      function=cid)
         return False
+    reply = session.request({"op": "prepare", "id": cid, "call": timed.call, "seed": 0},
+                            rubric.limits.call_wall_timeout)
+    return _reply_ok(reply, session, cid, timing, "while being prepared for timing")
 
 
-class _Side:
-    """One worker (reference or student) running all timed calls, driven block by block via gates."""
-
-    def __init__(self, label: str, files: dict[str, Path], calls: list[dict[str, Any]], blocks: int,
-                 rubric: Rubric, deadline: Optional[float], calibrate: bool,
-                 utils_prefixes: Optional[list[str]] = None) -> None:
-        self.label = label
-        self.rubric = rubric
-        self.clock = _TreeClock()
-        self.clock.on_kill = self._on_kill
-        self.cond = threading.Condition()
-        self.marks: dict[str, float] = {}  # "tstart cid#k" / "tdone cid#k" -> CPU seconds
-        self.budgets: dict[str, float] = {}  # "cid#k" -> CPU seconds allowed for that block
-        self.done_calls: set[str] = set()
-        self.ready: set[str] = set()  # calls whose inputs are built and warmed up
-        self.abandoned: set[str] = set()  # calls a dead worker left unfinished (blamed or skipped by run_job)
-        self.reps: dict[str, int] = {}
-        self.killed: list[str] = []
-        self.workdir: Optional[Path] = None
-        self.finished = False
-        self.run = None
-        self.error: Optional[str] = None  # traceback of a grader-side failure of this side's thread
-        job_calls = [{**c, "samples": blocks, "gated": True, **({"calibrate": rubric.speed.min_reference_cpu}
-                                                                 if calibrate else {})} for c in calls]
-        self.job = {"modules": ["word2vec"], "calls": job_calls, "utils_prefixes": utils_prefixes or []}
-        self.files = files
-        self.deadline = deadline
-        self.thread = threading.Thread(target=self._main, daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def _main(self) -> None:
-        try:
-            self.run = run_job(self.files, self.job, {}, self.rubric.limits, deadline=self.deadline,
-                               on_control_line=self._on_line, on_spawn=self.clock.set_root,
-                               on_workdir=self._on_workdir)
-        except Exception:  # noqa: BLE001 - a grader bug, reported by measure(), never blamed on the student
-            self.error = traceback.format_exc(limit=8)
-        finally:
-            with self.cond:
-                self.finished = True
-                self.cond.notify_all()
-
-    def _on_workdir(self, workdir: Path, pending: list[str]) -> None:
-        """A worker run starts in ``workdir`` with ``pending`` calls; the others not done were left behind."""
-        with self.cond:
-            self.workdir = workdir
-            self.abandoned |= {c["id"] for c in self.job["calls"]} - set(pending) - self.done_calls
-            self.cond.notify_all()
-
-    def _on_line(self, line: str, root: Optional[int]) -> None:
-        word, _, rest = line.partition(" ")
-        if word in ("tstart", "tdone"):
-            value = self.clock.cpu()
-            if word == "tdone":
-                self.clock.unwatch()
-            elif rest in self.budgets:  # armed here, in the reader thread, so it can never outlive its block
-                self.clock.watch(rest.split("#", 1)[0], value + self.budgets[rest])
-            self._acknowledge(f"{word}_{rest}")
-            with self.cond:
-                self.marks[f"{word} {rest}"] = value
-                self.cond.notify_all()
-        elif word == "ready":
-            with self.cond:
-                self.ready.add(rest)
-                self.cond.notify_all()
-        elif word == "reps" and self.label == "reference":  # trusted: only the reference calibrates
-            cid, _, count = rest.partition(" ")
-            with self.cond:
-                self.reps[cid] = max(1, int(count))
-                self.cond.notify_all()
-        elif word == "done":
-            with self.cond:
-                self.done_calls.add(rest)
-                self.cond.notify_all()
-
-    def _acknowledge(self, marker: str) -> None:
-        """Tell the worker its marker's CPU reading is taken, so it may start (or stop) working."""
-        with self.cond:
-            workdir = self.workdir
-        if workdir is not None and "/" not in marker and marker.isprintable():
-            with contextlib.suppress(OSError):
-                (workdir / "gate" / f"{marker}.ack").touch()
-
-    def _on_kill(self, cid: str) -> None:
-        with self.cond:
-            self.killed.append(cid)
-            self.cond.notify_all()
-
-    def finished_call(self, cid: str) -> bool:
-        with self.cond:
-            return self._over(cid)
-
-    def _over(self, cid: str) -> bool:
-        """``cid`` will send nothing more (caller holds ``cond``)."""
-        return cid in self.done_calls or cid in self.killed or cid in self.abandoned or self.finished
-
-    def open_gate(self, marker: str, count: int, timeout: Optional[float] = None) -> bool:
-        """Let the worker pass gate ``marker`` with ``count`` (0: skip); False if the worker never came up."""
-        with self.cond:
-            if not self.cond.wait_for(lambda: self.workdir is not None or self.finished,
-                                      timeout=timeout or self.rubric.limits.call_wall_timeout):
-                return False
-            if self.finished:
-                return False
-            gate = self.workdir / "gate"
-        tmp = gate / f".{marker}.tmp"
-        with contextlib.suppress(OSError):
-            tmp.write_text(str(count))
-            tmp.rename(gate / marker)
-        return True
-
-    def wait_ready(self, cid: str) -> None:
-        """Until the worker has built ``cid``'s inputs and warmed up (or finished/stopped that call)."""
-        with self.cond:
-            self.cond.wait_for(lambda: cid in self.ready or self._over(cid),
-                               timeout=self.rubric.limits.call_wall_timeout)
-
-    def run_block(self, cid: str, block: int, reps: Optional[int], budget: Optional[float] = None) -> Optional[float]:
-        """Open the gate for block ``block`` of ``cid``; CPU seconds of the block, or None if it did not finish."""
-        marker = f"{cid}#{block}"
-        limit = self.rubric.limits.call_wall_timeout + (budget or 0)
-        if budget is not None:
-            self.budgets[marker] = budget
-        if not self.open_gate(marker, reps if reps is not None else self.reps.get(cid, 1), timeout=limit):
+def _student_block(session: WorkerSession, cid: str, reps: int, seed: int, *, budget: float,
+                   timing: FunctionTiming, check: Optional[tuple[ReferenceTimer, Rubric]] = None) -> Optional[float]:
+    """Time one student block (CPU seconds per repetition); None when it failed or was stopped."""
+    before = session.cpu_seconds()
+    reply = session.request({"op": "block", "id": cid, "reps": reps, "seed": seed},
+                            timeout=max(30.0, budget * 20), cpu_budget=budget, cpu_start=before)
+    if session.over_budget:
+        timing.stopped_early = True
+        return None
+    frozen = session.freeze()
+    try:
+        spent = session.cpu_seconds() - before
+        if not _reply_ok(reply, session, cid, timing, "while being timed"):
             return None
-        with self.cond:
-            started = self.cond.wait_for(lambda: f"tstart {marker}" in self.marks or self._over(cid), timeout=limit)
-            if not started or f"tstart {marker}" not in self.marks:
-                return None
-            start = self.marks[f"tstart {marker}"]
-        with self.cond:
-            self.cond.wait_for(lambda: f"tdone {marker}" in self.marks or self._over(cid), timeout=limit)
-            end = self.marks.get(f"tdone {marker}")
-        return None if end is None else end - start
-
-    def close(self) -> None:
-        """Let the worker finish: open every remaining gate with a count of 0 (skip), then wait."""
-        deadline = time.monotonic() + self.rubric.limits.worker_timeout
-        while self.thread.is_alive() and time.monotonic() < deadline:
-            with self.cond:
-                workdir = self.workdir
-            if workdir is not None:
-                for call in self.job["calls"]:
-                    for block in ["prep", *range(call["samples"])]:
-                        with contextlib.suppress(OSError):
-                            path = workdir / "gate" / f"{call['id']}#{block}"
-                            if not path.exists():
-                                path.write_text("0")
-            self.thread.join(timeout=0.2)
-        self.clock.stop()
-
-    def digest(self, cid: str) -> Optional[list[dict[str, Any]]]:
-        outcome = self.run.outcomes.get(cid) if self.run is not None else None
-        return outcome.meta.get("digest") if outcome is not None and outcome.meta else None
-
-    def events(self) -> list[SandboxEvent]:
-        out: list[SandboxEvent] = []
-        if self.run is None:
-            return out
-        stopped = {cid.split(".")[1] for cid in self.killed}  # functions whose timing the grader stopped
-        for cid, outcome in self.run.outcomes.items():
-            if cid in self.killed or cid.split(".")[1] in stopped:
-                continue  # our own kill (too slow), and the calls skipped because of it: not the student's crash
-            if outcome.event is not None:
-                out.append(outcome.event)
-            elif outcome.raised:
-                exc = outcome.raised
-                out.append(SandboxEvent("crash", f"{cid}: your function raised {exc.get('type')}",
-                                        exc.get("message", "")))
-        return out
+        if check is not None:
+            _verify(session, cid, reps, seed, reply, timing, *check)
+    finally:
+        session.thaw(frozen)
+    return spent / reps
 
 
-class _TreeClock:
-    """CPU seconds of a process and all its descendants, from /proc (kernel accounting)."""
-
-    def __init__(self) -> None:
-        self.root: Optional[int] = None
-        self.on_kill = None
-        self._watch: Optional[tuple[str, float]] = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watchdog, daemon=True)
-        self._thread.start()
-
-    def set_root(self, pid: int) -> None:
-        self.root = pid
-
-    def pids(self) -> list[int]:
-        return [] if self.root is None else tree_pids(self.root)
-
-    def cpu(self) -> float:
-        """CPU seconds of the worker's whole process tree (see :mod:`grader.sandbox.proc_tree`)."""
-        return 0.0 if self.root is None else tree_cpu_seconds(self.root)
-
-    def watch(self, cid: str, limit: float) -> None:
-        self._watch = (cid, limit)
-
-    def unwatch(self) -> None:
-        self._watch = None
-
-    def _watchdog(self) -> None:
-        while not self._stop.wait(0.05):
-            watch = self._watch
-            if watch is None or self.cpu() <= watch[1]:
-                continue
-            self._watch = None
-            if self.on_kill:
-                self.on_kill(watch[0])
-            for pid in reversed(self.pids()[1:]):
-                with contextlib.suppress(OSError):
-                    os.kill(pid, 9)
-
-    def stop(self) -> None:
-        self._stop.set()
+def _reply_ok(reply: Optional[dict[str, Any]], session: WorkerSession, cid: str, timing: FunctionTiming,
+              when: str) -> bool:
+    if reply is not None and reply.get("status") == "ok":
+        return True
+    if reply is not None and reply.get("status") == "exception":
+        exc = reply.get("exception") or {}
+        timing.failure = SandboxEvent("crash", f"{cid}: your function raised {exc.get('type')} {when}: "
+                                      f"{exc.get('message')}", str(exc.get("traceback", "")), function=cid)
+    elif session.finished:
+        timing.failure = SandboxEvent("crash", f"{cid}: the Python process running your function ended {when}.",
+                                      function=cid)
+    else:
+        session.kill()
+        timing.failure = SandboxEvent("timeout", f"{cid}: no answer from your function {when}.", function=cid)
+    return False
 
 
-def _same_shape(expected: Optional[list[int]], got: Optional[list[int]]) -> bool:
-    """Equal shapes; a scalar loss may come back as any size-1 array (accepted, as in correctness)."""
-    if expected == [] and got is not None:
-        return all(n == 1 for n in got)
-    return expected == got
+def _verify(session: WorkerSession, cid: str, reps: int, seed: int, reply: dict[str, Any],
+            timing: FunctionTiming, reference: ReferenceTimer, rubric: Rubric) -> None:
+    """Read randomly chosen repetitions' outputs from the frozen worker and compare them with the reference's."""
+    locations = reply.get("locations")
+    if not isinstance(locations, list) or len(locations) != reps:
+        timing.wrong = WrongOutput("the timed block did not report its repetitions' outputs", False)
+        return
+    chosen = sorted(random.Random(secrets.randbits(62)).sample(range(reps), min(rubric.speed.verify_reps, reps)))
+    expected = reference.outputs(cid, reps, seed, chosen)
+    reader = session.memory()
+    if reader is None:
+        timing.wrong = WrongOutput("the grader could not read the timed outputs", False)
+        return
+    for index in chosen:
+        wrong = _compare(reader, locations[index], expected.get(index, []), rubric, timing.size_label)
+        timing.verified += 1
+        if wrong is not None:
+            timing.wrong = wrong
+            return
 
 
+def _compare(reader: Any, raw: Any, expected: list[np.ndarray], rubric: Rubric, size: str) -> Optional[WrongOutput]:
+    if not isinstance(raw, list) or len(raw) != len(expected):
+        return WrongOutput(f"the timed call ({size}) did not return {len(expected)} outputs", False)
+    tol = rubric.tolerances
+    right = []
+    for where, exp in zip(raw, expected):
+        if where is None:
+            right.append(False)
+            continue
+        try:
+            got = reader.read(ArrayLocation.parse(where), FLOAT_DTYPES, max(1, exp.size))
+        except MemoryReadError:
+            right.append(False)
+            continue
+        if exp.size == 1:
+            same_shape = got.size == 1
+        else:
+            same_shape = got.shape == exp.shape
+        if not same_shape:
+            right.append(False)
+            continue
+        rtol, atol = (tol.float32_rtol, tol.float32_atol) if got.dtype == np.float32 else (tol.rtol, tol.atol)
+        with np.errstate(all="ignore"):
+            a, b = got.astype(np.float64).reshape(exp.shape), exp.astype(np.float64)
+            right.append(bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b))))
+    if all(right):
+        return None
+    first = right.index(False)
+    return WrongOutput(f"output {first + 1} of the timed call ({size}) is not the right answer", any(right))

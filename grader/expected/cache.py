@@ -17,13 +17,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader import __version__
+from grader.course_secrets import GRADER_DIR, INSTALL_ROOT, REFERENCE_DIR, cache_root  # noqa: F401 - re-exported
 
 from . import kit_store
 
@@ -32,14 +32,8 @@ if TYPE_CHECKING:
 
     from grader.sandbox.jobs import CallOutcome
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-REFERENCE_DIR = REPO_ROOT / "reference"
-WORKER_DIR = REPO_ROOT / "grader" / "worker"
-
-
-def cache_root() -> Path:
-    """``$W2V_CACHE_DIR``, else ``~/.cache/w2v-grader``: everything the grader caches on disk."""
-    return Path(os.environ.get("W2V_CACHE_DIR") or Path.home() / ".cache" / "w2v-grader")
+REPO_ROOT = INSTALL_ROOT
+WORKER_DIR = GRADER_DIR / "worker"
 
 
 def cache_dir() -> Path:

@@ -34,8 +34,8 @@ class KitManifest:
     sources_digest: str  # hex: keys of the expected values
     rubric_sha256: str
     grader_version: str
-    speed_scale: dict[str, float] = field(default_factory=dict)  # call id -> reference CPU / calibration CPU
-    speed_digests: dict[str, Any] = field(default_factory=dict)  # call id -> digest of the reference's output
+    speed_scale: dict[str, float] = field(default_factory=dict)  # function -> reference CPU / calibration CPU
+    speed_digests: dict[str, Any] = field(default_factory=dict)  # unused since timed outputs are read back (kept for old kits)
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2, sort_keys=True) + "\n"

@@ -32,7 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 KIT_ALLOWLIST = (
     "grader/__init__.py", "grader/__main__.py", "grader/cli.py",
     "grader/pipeline.py",
-    "grader/machine.py", "grader/results.py", "grader/rubric.py",
+    "grader/machine.py", "grader/results.py", "grader/rubric.py", "grader/course_secrets.py",
     "grader/commands/__init__.py", "grader/commands/_common.py", "grader/commands/check.py",
     "grader/checks/", "grader/discover/", "grader/expected/", "grader/report/", "grader/sandbox/", "grader/score/",
     "grader/worker/",
@@ -120,11 +120,12 @@ def _visible_expected_values(rubric) -> dict[str, bytes]:
 
 
 def _speed_calibration(rubric) -> tuple[dict[str, float], dict[str, object]]:
-    """Per timed call: reference CPU / calibration CPU (median over blocks) and the reference's output digest."""
+    """Per timed function: reference CPU / calibration CPU (median over blocks), measured here, once."""
     from grader.checks import speed_controller
     from grader.checks.speed_controller import SPEED_ORDER
     from grader.expected import kit_store
     from grader.expected.outcomes import reference_files
+    from grader.sandbox.jobs import start_worker
 
     functions = [f for f in SPEED_ORDER if any(t.function == f and t.check == "speed" and t.visibility == "visible"
                                                for t in rubric.tests)]
@@ -133,15 +134,21 @@ def _speed_calibration(rubric) -> tuple[dict[str, float], dict[str, object]]:
     more_blocks = rubric.__class__(**{**rubric.__dict__, "speed": rubric.speed.__class__(
         **{**rubric.speed.__dict__, "blocks": max(CALIBRATION_BLOCKS, rubric.speed.blocks)})})
     # The reference plays the student's side, the calibration workload the reference's.
-    sample = speed_controller.measure(functions, reference_files(), kit_store.CALIBRATION_FILES, more_blocks)
-    scale, digests = {}, {}
-    for cid in (call["id"] for f in functions for call in speed_controller.speed_calls(f, rubric)):
-        ratios = [a / b for a, b in zip(sample.student.get(cid, []), sample.reference.get(cid, [])) if b > 0]
-        if not ratios or cid in sample.capped:
-            raise BuildError(f"could not calibrate the timing of {cid} (the reference was not measured)")
-        scale[cid] = round(statistics.median(ratios), 6)
-        digests[cid] = sample.digests.get(cid)
-    return scale, digests
+    timer = speed_controller.ReferenceTimer(kit_store.CALIBRATION_FILES, more_blocks).start()
+    session = start_worker(reference_files(), {"modules": ["word2vec"], "calls": []}, {}, rubric.limits, serve=True)
+    try:
+        sample = speed_controller.measure(functions, lambda: session, timer, more_blocks, verify=False)
+    finally:
+        session.close()
+        session.cleanup()
+        timer.close()
+    scale = {}
+    for function in functions:
+        timing = sample.timings.get(function)
+        if timing is None or not timing.student or not timing.reference or timing.failure or timing.stopped_early:
+            raise BuildError(f"could not calibrate the timing of {function} (the reference was not measured)")
+        scale[function] = round(statistics.median(timing.student) / statistics.median(timing.reference), 6)
+    return scale, {}
 
 
 def _pyproject(version: str) -> str:

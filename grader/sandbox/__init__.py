@@ -36,14 +36,15 @@ from pathlib import Path
 
 from . import supervisor
 from .environment import ensure_readable, ensure_unreadable, make_workdir
-from .layers import BASE_LAYERS, DISABLE_ENV, IsolationInfo, SandboxError, restrict
+from .layers import BASE_LAYERS, DISABLE_ENV, IsolationInfo, SandboxError, integrity, restrict
 from .limits import SandboxLimits
 from .probes import detect_isolation, detect_isolation_in_background
-from .supervisor import SandboxRun
+from .supervisor import RunExtras, SandboxRun
 from .uid_pool import SANDBOX_USER
 
 __all__ = [
-    "BASE_LAYERS", "DISABLE_ENV", "SANDBOX_USER", "IsolationInfo", "SandboxError", "SandboxLimits", "SandboxRun",
+    "BASE_LAYERS", "DISABLE_ENV", "SANDBOX_USER", "IsolationInfo", "RunExtras", "SandboxError", "SandboxLimits",
+    "SandboxRun", "integrity",
     "detect_isolation", "detect_isolation_in_background", "ensure_readable", "ensure_unreadable", "make_workdir",
     "run_sandboxed",
 ]
@@ -54,7 +55,8 @@ def run_sandboxed(argv: list[str], workdir: Path, limits: SandboxLimits, *,
                   on_control_line: Callable[[str], str | None] | None = None,
                   hide_paths: Sequence[Path] = (),
                   isolation: IsolationInfo | None = None,
-                  on_spawn: Callable[[int], None] | None = None) -> SandboxRun:
+                  on_spawn: Callable[[int], None] | None = None,
+                  extras: RunExtras | None = None) -> SandboxRun:
     """Run ``argv`` in ``workdir`` under the strongest available isolation.
 
     Contract:
@@ -75,6 +77,9 @@ def run_sandboxed(argv: list[str], workdir: Path, limits: SandboxLimits, *,
       every process of the run stays its descendant (orphans included) until the run
       ends; the pid stays valid (unreaped) until ``run_sandboxed`` returns.  If it
       raises, the run is killed and the exception propagates.
+    - ``extras`` (:class:`RunExtras`): a request pipe for the worker (fd 5), a stop fd that
+      ends the run when it becomes readable, and, after the start, the run's cgroups (the
+      ``cgroup`` layer: ``extras.cgroups.cpu_seconds()`` is the whole run's CPU time).
     - On return no process of the run is alive (see :mod:`grader.sandbox.layers` for what
       each layer guarantees).  Raises ``SandboxError`` if the sandbox could not be
       set up, ``ValueError`` for bad arguments.  Never raises because of what the
@@ -88,4 +93,4 @@ def run_sandboxed(argv: list[str], workdir: Path, limits: SandboxLimits, *,
     info = restrict(detect_isolation(), isolation)
     return supervisor.run(argv=list(argv), workdir=workdir, limits=limits, info=info, env=env,
                           readable_paths=readable_paths, hide_paths=hide_paths,
-                          on_control_line=on_control_line, on_spawn=on_spawn)
+                          on_control_line=on_control_line, on_spawn=on_spawn, extras=extras)

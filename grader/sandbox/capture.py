@@ -77,11 +77,11 @@ class ControlChannel:
     def _line(self, raw: bytes, now: float) -> None:
         self.last_line_at = now
         raw = raw[:MAX_CONTROL_LINE]
-        if self.stored + len(raw) + 1 > self.cap:
-            self.truncated = True
-            return
-        self.stored += len(raw) + 1
         line = raw.decode("utf-8", errors="replace").rstrip("\r")
-        self.lines.append(line)
+        if self.stored + len(raw) + 1 > self.cap:
+            self.truncated = True  # no longer stored, but still passed on: a flood cannot hide later lines
+        else:
+            self.stored += len(raw) + 1
+            self.lines.append(line)
         if self.callback is not None and not self.kill_requested:
             self.kill_requested = self.callback(line) == "kill"

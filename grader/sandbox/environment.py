@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .layers import IsolationInfo
-from .trampoline import CONFIG_ENV, CONTROL_FD
+from .trampoline import CONFIG_ENV, CONTROL_FD, REQUEST_FD
 
 
 def make_workdir(prefix: str = "w2v-run-") -> Path:
@@ -106,16 +106,23 @@ def prepare_workdir(workdir: Path, info: IsolationInfo) -> None:
     os.chmod(workdir, 0o700)
 
 
-def build_env(workdir: Path, extra: dict[str, str] | None) -> dict[str, str]:
-    """Minimal worker environment merged with ``extra``."""
+def build_env(workdir: Path, extra: dict[str, str] | None, *, request: bool = False) -> dict[str, str]:
+    """Minimal worker environment merged with ``extra`` (``request``: the run has a request pipe)."""
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8", "HOME": str(workdir), "TMPDIR": str(workdir / ".tmp"),
         "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
         "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(workdir / ".mplconfig"),
+        # Fixed malloc thresholds: arrays up to 64 MiB come from the heap, which keeps freed memory for
+        # reuse.  glibc otherwise moves its mmap threshold as large blocks are freed, so a worker that ran
+        # many calls gets reused (memset-zeroed) memory where a fresh one gets new, lazily zeroed pages,
+        # and equal code timed in two workers would differ by page faults alone.
+        "MALLOC_MMAP_THRESHOLD_": str(64 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(256 * 2**20),
     }
     env.update(extra or {})
     env["W2V_CONTROL_FD"] = str(CONTROL_FD)
+    if request:
+        env["W2V_REQUEST_FD"] = str(REQUEST_FD)
     env.pop(CONFIG_ENV, None)
     return env

@@ -1,38 +1,47 @@
 """Stage 2 — sandbox-run: execute a job's calls on student code in sandboxed workers (the only way student code runs).
 
-A job is a list of worker calls (see :mod:`grader.worker.runner`).  Each
-worker run gets a fresh directory holding only: the student's files, the
-provided ``utils`` package, the (non-secret) worker package, the job and its
-input arrays.  When a call hangs, crashes or kills its process, that call is
-blamed (it was started and never finished), and a new worker continues with
-the calls after it.  Outputs are read back as JSON (size-capped) and
-``.npz`` without pickle, validated and copied.
+A job is a list of worker calls (see :mod:`grader.worker.runner`).  Each worker run gets a fresh
+directory holding only: the student's files, the provided ``utils`` package, the (non-secret)
+worker package, the job and its input arrays (:func:`stage_workdir`).  It runs under every
+isolation layer the platform permits, with the grader's secrets masked
+(:func:`grader.course_secrets.protected_paths`) and an import path without the grader or the reference
+(:mod:`.import_path`).  When a call hangs, crashes or kills its process, that call is blamed (it
+was started and never finished), and a new worker continues with the calls after it.
+
+Outputs come back as framed records (:mod:`grader.worker.records`) parsed as hostile input:
+sizes, dtypes, shapes and JSON nesting are bounded before anything is allocated, every string is
+made safe, and a record that cannot be read is that call's failure only.  ``serve=True`` keeps
+the last worker alive after its calls (:attr:`JobRun.session`) for the speed check's requests.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import sys
 import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from grader.course_secrets import REFERENCE_DIR, protected_paths
 from grader.results import SandboxEvent
 from grader.rubric import Limits
-from grader.sandbox import SandboxLimits, SandboxRun, run_sandboxed
+from grader.sandbox import RunExtras, SandboxLimits, SandboxRun, run_sandboxed
+from grader.worker.records import safe_text
+
+from .import_path import outside_targets, student_site_dir, worker_argv
+from .session import WorkerSession
 
 WORKER_PACKAGE = Path(__file__).parents[1] / "worker"
-SUPPORT_UTILS = Path(__file__).resolve().parents[2] / "reference" / "utils"
-BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
-             "from w2v_worker.runner import main; sys.exit(main(sys.argv))")
+WORKER_FILES = ("__init__.py", "runner.py", "support.py", "sgd_probe.py", "records.py", "timing.py")
+SUPPORT_UTILS = REFERENCE_DIR / "utils"
 MAX_META_BYTES = 1_000_000
 MAX_ARRAY_ELEMENTS = 50_000_000
+FAILED_TO_START = "failed_to_start"
 
 
 @dataclass
@@ -63,10 +72,22 @@ class JobRun:
     stdout: str = ""
     stderr: str = ""
     worker_runs: int = 0
+    session: Optional[WorkerSession] = None
+    """``serve=True``: the last worker, alive and serving requests (close it with :meth:`close_session`)."""
 
     def get(self, call_id: str) -> CallOutcome:
         return self.outcomes.get(call_id) or CallOutcome(call_id, event=SandboxEvent(
             "note", "This call was not run (the grading time budget ran out or an earlier failure stopped it)."))
+
+    def close_session(self) -> None:
+        """End the serving worker (if any) and record what its run reported."""
+        if self.session is None:
+            return
+        session, self.session = self.session, None
+        result = session.close()
+        session.cleanup()
+        if isinstance(result, SandboxRun):
+            record_run_events(result, self)
 
 
 def sandbox_limits(limits: Limits) -> SandboxLimits:
@@ -77,8 +98,7 @@ def sandbox_limits(limits: Limits) -> SandboxLimits:
         idle_seconds=limits.call_wall_timeout, idle_cpu_seconds=limits.call_timeout)
 
 
-def stage_workdir(student_files: dict[str, Path], job: dict[str, Any], arrays: dict[str, np.ndarray],
-                  student_code: bool = True) -> Path:
+def stage_workdir(student_files: dict[str, Path], job: dict[str, Any], arrays: dict[str, np.ndarray]) -> Path:
     """A fresh directory with everything one worker run needs (and nothing else)."""
     workdir = Path(tempfile.mkdtemp(prefix="w2v-run-"))
     student = workdir / "student"
@@ -88,26 +108,42 @@ def stage_workdir(student_files: dict[str, Path], job: dict[str, Any], arrays: d
     shutil.copytree(SUPPORT_UTILS, student / "utils", ignore=shutil.ignore_patterns("__pycache__", "datasets"))
     worker = workdir / "w2v_worker"
     worker.mkdir()
-    for name in ("__init__.py", "runner.py", "support.py", "sgd_probe.py"):
+    for name in WORKER_FILES:
         shutil.copyfile(WORKER_PACKAGE / name, worker / name)
     (workdir / "out").mkdir()
-    (workdir / "gate").mkdir()
     np.savez(workdir / "inputs.npz", **arrays)
     (workdir / "job.json").write_text(json.dumps({**job, "arrays": "inputs.npz"}), encoding="utf-8")
     return workdir
 
 
+def start_worker(student_files: dict[str, Path], job: dict[str, Any], arrays: dict[str, np.ndarray],
+                 limits: Limits, *, deadline: Optional[float] = None, serve: bool = False,
+                 label: str = "student", wall_seconds: Optional[float] = None,
+                 hide_paths: Sequence[Path] = ()) -> WorkerSession:
+    """Stage and start one sandboxed worker on a background thread (see :class:`WorkerSession`)."""
+    workdir = stage_workdir(student_files, {**job, "serve": serve}, arrays)
+    slimits = sandbox_limits(limits)
+    if wall_seconds is not None:
+        slimits.wall_seconds = wall_seconds
+    if deadline is not None:
+        slimits.wall_seconds = max(1.0, min(slimits.wall_seconds, deadline - time.monotonic()))
+    readable = [student_site_dir(), *outside_targets()]
+    hidden = [*protected_paths(), *hide_paths]
+
+    def launch(path: Path, on_line, on_spawn, extras: RunExtras) -> SandboxRun:
+        return run_sandboxed(worker_argv(path), path, slimits, on_control_line=on_line, on_spawn=on_spawn,
+                             readable_paths=readable, hide_paths=hidden, extras=extras)
+
+    return WorkerSession(workdir, launch, serve=serve, label=label).start()
+
+
 def run_job(student_files: dict[str, Path], job: dict[str, Any], arrays: dict[str, np.ndarray], limits: Limits,
-            *, deadline: Optional[float] = None,
-            on_control_line: Optional[Callable[[str, Optional[int]], None]] = None,
-            on_spawn: Optional[Callable[[int], None]] = None,
-            on_workdir: Optional[Callable[[Path, list[str]], None]] = None) -> JobRun:
+            *, deadline: Optional[float] = None, serve: bool = False,
+            on_session: Optional[Any] = None) -> JobRun:
     """Run every call of ``job``; a call that hangs or kills the worker is blamed and skipped.
 
-    ``on_control_line(line, worker_pid)`` sees every control line; ``on_spawn(pid)`` gets the
-    host pid of each sandbox process tree's root (used to read CPU counters); ``on_workdir(dir, call_ids)``
-    gets each worker run's directory and the calls it will run, before it starts (the speed check
-    opens gates there and learns which calls a dead worker left behind).
+    ``serve``: the last worker stays alive after its calls, serving requests (``JobRun.session``).
+    ``on_session(session)`` sees each worker as it starts.
     """
     run = JobRun()
     pending = list(job["calls"])
@@ -116,26 +152,32 @@ def run_job(student_files: dict[str, Path], job: dict[str, Any], arrays: dict[st
         if deadline is not None and time.monotonic() > deadline:
             break
         this_job = {**job, "modules": modules, "calls": pending}
-        workdir = stage_workdir(student_files, this_job, _arrays_for(pending, arrays))
-        if on_workdir is not None:
-            on_workdir(workdir, [c["id"] for c in pending])
-        try:
-            started, done, result = _launch(workdir, limits, deadline, on_control_line, on_spawn)
-            run.worker_runs += 1
-            _collect(workdir, this_job, done, run)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-        _record_run_events(result, run)
+        session = start_worker(student_files, this_job, _arrays_for(pending, arrays), limits, deadline=deadline,
+                               serve=serve)
+        run.worker_runs += 1
+        if on_session is not None:
+            on_session(session)
+        serving = session.wait_ready() if serve else session.wait_for(lambda: False, None)
+        _collect(session, this_job, run)
+        if serving:
+            run.session = session
+            break
+        result = session.close()
+        session.cleanup()
+        if session.error is not None or not isinstance(result, SandboxRun):
+            raise RuntimeError(f"the sandbox failed (not the submission): {session.error}")
+        record_run_events(result, run)
+        started, done = session.started, session.done
         culprit = next((c for c in started if c not in done), None)
         if culprit is None:
-            if "bye" not in result.control_messages and pending:
+            if not session.said_bye and pending:
                 # died between calls (e.g. a thread that called os._exit): blame the last finished call's successor
                 remaining = [c for c in pending if c["id"] not in done]
                 if remaining:
                     culprit = remaining[0]["id"]
             if culprit is None:
                 break
-        event = _blame_event(result, culprit)
+        event = blame_event(result, culprit)
         if culprit.startswith("import."):
             module = culprit.removeprefix("import.")
             run.outcomes[culprit] = CallOutcome(culprit, meta={"status": "exception", "exception": {
@@ -155,8 +197,8 @@ def _skip_same_function(pending: list[dict[str, Any]], culprit: str, job: dict[s
                         run: JobRun) -> list[dict[str, Any]]:
     """After a call of F hangs or kills its worker, F's remaining calls are not run (one wait per function)."""
     function = next((c.get("function") for c in job["calls"] if c["id"] == culprit), None)
-    if function is None or ".integration" in culprit or event.kind not in {"timeout", "exit", "crash", "memory_limit", "cpu_limit",
-                                              "process_limit", "file_size_limit"}:
+    if function is None or ".integration" in culprit or event.kind not in {
+            "timeout", "exit", "crash", "memory_limit", "cpu_limit", "process_limit", "file_size_limit"}:
         return pending
     skipped = SandboxEvent(event.kind, f"Not run: an earlier call of {function} already failed this way "
                            f"({event.message})", event.detail, function=function)
@@ -177,44 +219,25 @@ def _arrays_for(calls: list[dict[str, Any]], arrays: dict[str, np.ndarray]) -> d
     return {k: arrays[k] for k in wanted}
 
 
-def _launch(workdir: Path, limits: Limits, deadline: Optional[float],
-            on_control_line: Optional[Callable[[str, Optional[int]], None]],
-            on_spawn: Optional[Callable[[int], None]] = None):
-    started: list[str] = []
-    done: set[str] = set()
-    hello: list[int] = []
-
-    def control(line: str) -> Optional[str]:
-        word, _, rest = line.partition(" ")
-        if word == "hello" and not hello and rest.isdigit():
-            hello.append(int(rest))  # sent before any student code runs: trustworthy
-        elif word == "start" and rest not in started:
-            started.append(rest)
-        elif word == "done":
-            done.add(rest)
-        if on_control_line is not None:
-            on_control_line(line, hello[0] if hello else None)
-        return None
-
-    slimits = sandbox_limits(limits)
-    if deadline is not None:
-        slimits.wall_seconds = max(1.0, min(slimits.wall_seconds, deadline - time.monotonic()))
-    argv = [sys.executable, "-I", "-B", "-c", BOOTSTRAP, str(workdir)]
-    extra = {"on_spawn": on_spawn} if on_spawn is not None else {}
-    result = run_sandboxed(argv, workdir, slimits, on_control_line=control, **extra)
-    return started, done, result
-
-
-def _collect(workdir: Path, job: dict[str, Any], done: set[str], run: JobRun) -> None:
+def _collect(session: WorkerSession, job: dict[str, Any], run: JobRun) -> None:
+    """The outcomes of the calls the worker said it finished, from its records (hostile input)."""
+    parsed = session.records()
     ids = [f"import.{m}" for m in job.get("modules", [])] + [c["id"] for c in job["calls"]]
     for call_id in ids:
-        if call_id not in done:
+        if call_id not in session.done:
             continue
-        run.outcomes[call_id] = read_outcome(workdir / "out", call_id)
+        record = parsed.records.get(call_id)
+        if record is None:
+            why = parsed.error or "no output record for this call"
+            run.outcomes[call_id] = CallOutcome(call_id, event=SandboxEvent(
+                "crash", "The grader could not read this call's outputs (your code may have overwritten or "
+                "flooded the worker's output file).", why))
+        else:
+            run.outcomes[call_id] = CallOutcome(call_id, meta=record.meta, arrays=record.arrays)
 
 
 def read_outcome(out_dir: Path, call_id: str) -> CallOutcome:
-    """Read one call's outputs defensively (size caps, no pickle, numeric arrays only)."""
+    """Read one cached outcome (``<id>.json`` + ``<id>.npz``) defensively (size caps, no pickle, numeric arrays)."""
     safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in call_id)
     meta_path = out_dir / f"{safe}.json"
     try:
@@ -223,29 +246,30 @@ def read_outcome(out_dir: Path, call_id: str) -> CallOutcome:
         meta = json.loads(meta_path.read_text(encoding="utf-8", errors="replace"))
         if not isinstance(meta, dict):
             raise ValueError("metadata is not an object")
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         return CallOutcome(call_id, event=SandboxEvent("crash", "The grader could not read this call's outputs.",
-                                                       str(exc)))
+                                                       safe_text(exc)))
     arrays: dict[str, np.ndarray] = {}
     npz = out_dir / f"{safe}.npz"
     if npz.exists():
         try:
-            with np.load(npz, allow_pickle=False) as data:
+            with np.load(npz, allow_pickle=False, max_header_size=10_000) as data:
                 for key in data.files:
                     value = data[key]
                     if value.dtype.kind not in "biufc" or value.size > MAX_ARRAY_ELEMENTS:
                         continue
                     arrays[key] = np.array(value, copy=True)
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        except (OSError, ValueError, MemoryError, zipfile.BadZipFile) as exc:
             return CallOutcome(call_id, event=SandboxEvent("crash", "The grader could not read this call's "
-                                                           "outputs.", str(exc)))
+                                                           "outputs.", safe_text(exc)))
     return CallOutcome(call_id, meta=meta, arrays=arrays)
 
 
-def _blame_event(result: SandboxRun, culprit: str) -> SandboxEvent:
+def blame_event(result: SandboxRun, culprit: str) -> SandboxEvent:
+    """The event that tells why the run ended while ``culprit`` was running."""
     what = f"while running {culprit}" if not culprit.startswith("import.") else \
         f"while importing {culprit.removeprefix('import.')}.py"
-    tail = _tail(getattr(result, "stderr_tail", "") or result.stderr)
+    tail = safe_text(_tail(getattr(result, "stderr_tail", "") or result.stderr))
     if result.timed_out:
         return SandboxEvent("timeout", f"Time limit exceeded {what}: the call did not return in time "
                             "(an infinite loop, or far too slow).", tail)
@@ -268,7 +292,8 @@ def _tail(text: str, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def _record_run_events(result: SandboxRun, run: JobRun) -> None:
+def record_run_events(result: SandboxRun, run: JobRun) -> None:
+    """Fold one worker run's isolation layers, truncation and output into ``run``."""
     for layer in result.isolation.layers:
         if layer not in run.isolation_layers:
             run.isolation_layers.append(layer)
@@ -276,5 +301,5 @@ def _record_run_events(result: SandboxRun, run: JobRun) -> None:
         if not any(e.kind == "output_truncated" for e in run.events):
             run.events.append(SandboxEvent("output_truncated", "Your code printed more output than the grader keeps; "
                                            "the rest was discarded.", "Remove debugging prints from your functions."))
-    run.stdout = (run.stdout + result.stdout)[-20000:]
-    run.stderr = (run.stderr + result.stderr)[-20000:]
+    run.stdout = safe_text((run.stdout + result.stdout)[-20000:])
+    run.stderr = safe_text((run.stderr + result.stderr)[-20000:])

@@ -5,8 +5,8 @@ Every run gets the base layers; each optional layer is probed once per process
 ``IsolationInfo.unavailable`` if the probe fails.  A layer that passed its probe but fails to
 set up for a run makes that run raise :class:`SandboxError` (the untrusted command is then
 never executed).  ``W2V_SANDBOX_DISABLE=netns,pidns`` (:data:`DISABLE_ENV`) switches layers
-off.  No cgroup is used (see ``unavailable["cgroup"]``).  ``IsolationInfo.layers`` of every
-run says which layers were active; the grader records them in every result.
+off.  ``IsolationInfo.layers`` of every run says which layers were active; the grader records
+them in every result, and :func:`integrity` turns them into the one word a report shows.
 
 ========================  ==================================================================  =================================
 layer                     guarantee                                                           implemented in
@@ -27,14 +27,23 @@ layer                     guarantee                                             
                           leased user is SIGKILLed at the end (never for ``nobody``)          :mod:`.environment` (files)
 ``no_new_privs``          setuid binaries cannot raise privileges                             :mod:`.trampoline`
 ``netns``                 empty network namespace (a down loopback only)                      :mod:`.trampoline`
-``mountns`` (needs        fresh /proc; empty read-only tmpfs over /root, /home and            :mod:`.mounts` (plan),
-pidns)                    ``hide_paths``; empty writable tmpfs over /tmp and /dev/shm;        :mod:`.trampoline` (mounting)
-                          ``workdir``, readable paths and the interpreter bind-mounted back
+``mountns`` (needs        fresh /proc; every top-level directory but the system ones (/usr,    :mod:`.mounts` (plan),
+pidns)                    /lib*, /bin, /sbin, /etc, /dev, /sys) masked by an empty read-only   :mod:`.trampoline` (mounting)
+                          tmpfs, and so are ``hide_paths`` (the grader's own packages, the
+                          reference, the expected-values cache); empty writable tmpfs over
+                          /tmp and /dev/shm; ``workdir``, readable paths and the interpreter
+                          bind-mounted back
+``seccomp``               a system-call filter: ptrace/process_vm_*, namespaces, mounts, bpf,  :mod:`.trampoline` (filter),
+                          perf_event_open, keyrings, io_uring, modules, kexec... fail (EPERM)  :mod:`.probes` (probe)
+``cgroup``                the run in its own cgroups (v1 or v2): a memory limit whose OOM      :mod:`.cgroups` (make, read,
+                          kills are attributed to the run, a pids limit, and CPU accounting    remove), :mod:`.trampoline` (join)
+                          of every process of the run, escaped or not
 ========================  ==================================================================  =================================
 
-Permissions: callers protect grader sources and reference data with
-:func:`grader.sandbox.ensure_unreadable` (removes o+rwx, root only) and/or ``hide_paths``
-(mountns).
+Secrets (the reference, the grader's sources, the expected-values cache) are out of a worker's
+reach when ``mountns`` hides them, or when the run has its own uid and the secrets are not
+readable by others (:func:`grader.sandbox.ensure_unreadable`, root only; Gradescope's run does
+it).  :func:`integrity` says which holds.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ from dataclasses import dataclass
 L_RLIMITS, L_PGROUP, L_TMPDIR = "rlimits", "process_group", "fresh_tmpdir"
 L_PIDNS, L_MOUNTNS, L_NETNS, L_NNP = "pidns", "mountns", "netns", "no_new_privs"
 L_SUBREAPER = "subreaper"
+L_SECCOMP, L_CGROUP = "seccomp", "cgroup"
 BASE_LAYERS = (L_RLIMITS, L_PGROUP, L_TMPDIR)
 """Layers every run gets, on every platform."""
 DISABLE_ENV = "W2V_SANDBOX_DISABLE"
@@ -101,3 +111,15 @@ def restrict(detected: IsolationInfo, requested: IsolationInfo | None) -> Isolat
 
 class SandboxError(RuntimeError):
     """The sandbox itself could not be set up; the untrusted command did not run."""
+
+
+def integrity(info: IsolationInfo, secrets_unreadable: bool = False) -> str:
+    """``"strong"`` when student code cannot read the grader's secrets, else ``"weak"``.
+
+    Strong: ``mountns`` (the secrets are masked) or a sandbox uid with ``secrets_unreadable``
+    (their permission bits were closed to others).  Every report, batch summary and dashboard
+    says which one a grade was made under.
+    """
+    if info.has(L_MOUNTNS) or (info.has("uid") and secrets_unreadable):
+        return "strong"
+    return "weak"

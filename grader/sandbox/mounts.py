@@ -1,9 +1,12 @@
 """The ``mountns`` layer's plan: what the worker's file system hides, and what it shows again.
 
 In the run's private mount namespace (set up by init, :mod:`grader.sandbox.trampoline`; it needs
-pidns for a private /proc) the worker gets: a fresh /proc showing only sandbox processes; empty
-read-only tmpfs over /root, /home and the caller's ``hide_paths``; empty writable tmpfs over /tmp
-and /dev/shm (``SandboxLimits.tmpfs_bytes``).  ``workdir``, the caller's readable paths and the
+pidns for a private /proc) the worker gets: a fresh /proc showing only sandbox processes; an empty
+read-only tmpfs over every top-level directory that is not a system one (:data:`SYSTEM_DIRS`:
+/usr, /lib*, /bin, /sbin, /etc, /dev, /proc, /sys) -- so /home, /root, /opt, /srv, /var, /work...
+show nothing -- and over the caller's ``hide_paths`` (the grader's secrets,
+:func:`grader.course_secrets.protected_paths`, even where they lie inside a hole); empty writable tmpfs
+over /tmp and /dev/shm (``SandboxLimits.tmpfs_bytes``).  ``workdir``, the caller's readable paths and the
 interpreter are bind-mounted back in ("holes"), and any ancestor of those that the sandbox uid
 could not search is masked the same way, so no permission of the host has to be loosened.
 :func:`mount_plan` computes the masks; init applies them in order.  Without mountns,
@@ -59,6 +62,21 @@ def reach_warnings(workdir: Path, argv: list[str], info: IsolationInfo) -> list[
     return out
 
 
+SYSTEM_DIRS = frozenset({"usr", "lib", "lib32", "lib64", "libx32", "bin", "sbin", "etc", "dev", "proc", "sys",
+                         "tmp"})
+"""Top-level directories a worker sees (read-only, as the host has them; /tmp is a fresh tmpfs)."""
+
+
+def _non_system_dirs(root: Path = Path("/")) -> list[Path]:
+    """Top-level directories other than :data:`SYSTEM_DIRS` (symbolic links are left alone)."""
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return []
+    return [root / n for n in sorted(names)
+            if n not in SYSTEM_DIRS and (root / n).is_dir() and not (root / n).is_symlink()]
+
+
 def _under(path: Path, top: Path) -> bool:
     """True if ``path`` is strictly below ``top``."""
     return path != top and path.is_relative_to(top)
@@ -75,7 +93,7 @@ def mount_plan(holes: list[Path], hides: list[Path], info: IsolationInfo,
     masks: dict[Path, dict] = {Path("/root"): {"rw": False}, Path("/home"): {"rw": False},
                                Path("/tmp"): {"rw": True, "opts": tmp},
                                Path("/dev/shm"): {"rw": True, "opts": tmp}}
-    for hide in hides:
+    for hide in [*_non_system_dirs(), *hides]:
         masks.setdefault(hide, {"rw": False})
     for hole in holes:
         blocked = [a for a in reversed(hole.parents)

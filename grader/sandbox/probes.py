@@ -21,9 +21,20 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import supervisor
+from . import cgroups, supervisor
 from .environment import make_workdir
-from .layers import BASE_LAYERS, DISABLE_ENV, L_MOUNTNS, L_NETNS, L_NNP, L_PIDNS, L_SUBREAPER, IsolationInfo
+from .layers import (
+    BASE_LAYERS,
+    DISABLE_ENV,
+    L_CGROUP,
+    L_MOUNTNS,
+    L_NETNS,
+    L_NNP,
+    L_PIDNS,
+    L_SECCOMP,
+    L_SUBREAPER,
+    IsolationInfo,
+)
 from .limits import SandboxLimits
 from .supervisor import SandboxRun
 from .trampoline import signal_quietly
@@ -70,7 +81,7 @@ def _probe_all() -> IsolationInfo:
         probes = probes[1:]
         combined = _probe_combined(info)
         if combined is not None:
-            probes, info = [], combined
+            probes, info = list(_EXTRA_PROBES), combined
     for name, probe in probes:
         if name in disabled:
             info.unavailable[name] = f"disabled by {DISABLE_ENV}"
@@ -80,16 +91,7 @@ def _probe_all() -> IsolationInfo:
             info.unavailable[name] = result
         else:
             info = result
-    info.unavailable["cgroup"] = _cgroup_note()
     return info
-
-
-def _cgroup_note() -> str:
-    """Why no cgroup is used."""
-    if not Path("/sys/fs/cgroup/cgroup.controllers").exists():
-        return ("cgroup v2 not mounted (legacy v1 hierarchy managed by the host); "
-                "not used: pidns/uid kill-all and rlimits cover kill-all and limits")
-    return "not implemented: pidns/uid kill-all and rlimits cover kill-all and limits"
 
 
 def _probe_run(info: IsolationInfo, code: str, hide: Sequence[Path] = ()) -> SandboxRun | str:
@@ -210,9 +212,33 @@ def _probe_nnp(info: IsolationInfo) -> IsolationInfo | str:
     return _expect(info, info.with_layer(L_NNP), code, "1")
 
 
+def _probe_seccomp(info: IsolationInfo) -> IsolationInfo | str:
+    """With the filter loaded, unshare and ptrace must fail with EPERM while threads and fork still work."""
+    code = ("import ctypes, os, threading\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+            "a = libc.unshare(0x10000000); ea = ctypes.get_errno()\n"
+            "b = libc.ptrace(0, 0, None, None); eb = ctypes.get_errno()\n"
+            "t = threading.Thread(target=lambda: None); t.start(); t.join()\n"
+            "pid = os.fork()\nif pid == 0:\n os._exit(0)\nos.waitpid(pid, 0)\nprint(a, ea, b, eb)")
+    return _expect(info, info.with_layer(L_SECCOMP), code, "-1 1 -1 1")
+
+
+def _probe_cgroup(info: IsolationInfo) -> IsolationInfo | str:
+    """The worker must find itself in its run's own cgroup(s)."""
+    reason = cgroups.unavailable_reason()
+    if reason is not None:
+        return reason
+    code = f"print(any({cgroups.PARENT_NAME + '/run-'!r} in line for line in open('/proc/self/cgroup')))"
+    return _expect(info, info.with_layer(L_CGROUP), code, "True")
+
+
+_EXTRA_PROBES: list[tuple[str, Callable[[IsolationInfo], IsolationInfo | str]]] = [
+    (L_SECCOMP, _probe_seccomp), (L_CGROUP, _probe_cgroup),
+]
+"""Probed after the others, also on the fast path (the combined child does not check them)."""
+
 _PROBES: list[tuple[str, Callable[[IsolationInfo], IsolationInfo | str]]] = [
     (L_SUBREAPER, _probe_subreaper), (L_PIDNS, _probe_pidns), (L_MOUNTNS, _probe_mountns),
-    (L_NETNS, _probe_netns), ("uid", _probe_uid), (L_NNP, _probe_nnp),
+    (L_NETNS, _probe_netns), ("uid", _probe_uid), (L_NNP, _probe_nnp), *_EXTRA_PROBES,
 ]
 """Probes in dependency order (mountns needs pidns; uid is probed with mountns active,
 which may be what makes the interpreter reachable for the sandbox user)."""

@@ -34,10 +34,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .capture import TAIL_BYTES, ControlChannel, Stream
+from .cgroups import create_run_cgroups
 from .environment import build_env, ensure_readable, prepare_workdir
-from .layers import L_MOUNTNS, L_NETNS, L_NNP, L_PIDNS, L_SUBREAPER, IsolationInfo, SandboxError
+from .layers import L_CGROUP, L_MOUNTNS, L_NETNS, L_NNP, L_PIDNS, L_SECCOMP, L_SUBREAPER, IsolationInfo, SandboxError
 from .limits import SandboxLimits, rlimits
 from .mounts import interpreter_paths, mount_plan, reach_warnings
 from .proc_tree import tree_cpu_seconds
@@ -98,24 +100,41 @@ class TrampolineConfig:
     nnp: bool = False
     rlimits: list[list[int]] = field(default_factory=list)
     mounts: list[dict] = field(default_factory=list)
+    request_fd: int = -1
+    """The parent's request pipe (read end) as numbered in the trampoline; -1: none."""
+    seccomp: bool = False
+    cgroup_procs: list[str] = field(default_factory=list)
+    """``cgroup.procs`` files the trampoline joins first thing (cgroup layer)."""
+
+
+@dataclass
+class RunExtras:
+    """Optional plumbing of one run beyond stdout/stderr and the control pipe."""
+
+    request_fd: int | None = None
+    """Read end of a pipe the caller writes requests to; the worker gets it as fd 5 (``W2V_REQUEST_FD``)."""
+    stop_fd: int | None = None
+    """When this fd becomes readable the run is stopped at once (``killed_by="caller"``)."""
+    cgroups: Any = None
+    """The run's :class:`grader.sandbox.cgroups.RunCgroups` (cgroup layer), made by the supervisor."""
 
 
 def run(*, argv: list[str], workdir: Path, limits: SandboxLimits, info: IsolationInfo,
          env: dict[str, str] | None, readable_paths: Sequence[Path],
          hide_paths: Sequence[Path], on_control_line: Callable[[str], str | None] | None,
-         on_spawn: Callable[[int], None] | None) -> SandboxRun:
+         on_spawn: Callable[[int], None] | None, extras: RunExtras | None = None) -> SandboxRun:
     """Lease a uid, then prepare, launch and supervise one run."""
     with uid_lease(info, limits.wall_seconds) as leased:
         return _run_leased(argv=argv, workdir=workdir, limits=limits, info=leased, env=env,
                            readable_paths=readable_paths, hide_paths=hide_paths,
-                           on_control_line=on_control_line, on_spawn=on_spawn)
+                           on_control_line=on_control_line, on_spawn=on_spawn, extras=extras or RunExtras())
 
 
 def _run_leased(*, argv: list[str], workdir: Path, limits: SandboxLimits, info: IsolationInfo,
                 env: dict[str, str] | None, readable_paths: Sequence[Path],
                 hide_paths: Sequence[Path],
                 on_control_line: Callable[[str], str | None] | None,
-                on_spawn: Callable[[int], None] | None) -> SandboxRun:
+                on_spawn: Callable[[int], None] | None, extras: RunExtras) -> SandboxRun:
     """Prepare files and config for ``info.uid``, then launch and supervise one run."""
     warnings: list[str] = []
     prepare_workdir(workdir, info)
@@ -126,7 +145,8 @@ def _run_leased(*, argv: list[str], workdir: Path, limits: SandboxLimits, info: 
     cfg = TrampolineConfig(argv=argv, workdir=str(workdir), uid=info.uid, gid=info.gid,
                   parent_pid=os.getpid(), subreaper=info.has(L_SUBREAPER),
                   netns=info.has(L_NETNS), pidns=info.has(L_PIDNS), mountns=mountns,
-                  nnp=info.has(L_NNP), rlimits=rlimits(limits, info.uid is not None))
+                  nnp=info.has(L_NNP), rlimits=rlimits(limits, info.uid is not None),
+                  seccomp=info.has(L_SECCOMP))
     if mountns:
         holes = [h for h in (workdir, *readable, *interpreter_paths(argv)) if h.exists()]
         cfg.mounts = mount_plan(holes, [Path(p).resolve() for p in hide_paths], info, limits)
@@ -138,22 +158,31 @@ def _run_leased(*, argv: list[str], workdir: Path, limits: SandboxLimits, info: 
     killall = info.uid if (not cfg.pidns and info.uid_layer == f"uid:{SANDBOX_USER}") else None
     if killall is not None:
         kill_uid(killall)  # leftovers of an earlier run that died with its parent
-    return _execute(cfg, build_env(workdir, env), limits, info, on_control_line, on_spawn,
-                    killall, warnings)
+    if info.has(L_CGROUP):
+        extras.cgroups = create_run_cgroups(limits)  # raises SandboxError: fail closed
+        cfg.cgroup_procs = extras.cgroups.procs_files
+    try:
+        return _execute(cfg, build_env(workdir, env, request=extras.request_fd is not None), limits, info,
+                        on_control_line, on_spawn, killall, warnings, extras)
+    finally:
+        if extras.cgroups is not None:
+            extras.cgroups.remove()
 
 
-def _launch(cfg: TrampolineConfig, env: dict[str, str]) -> tuple[subprocess.Popen, int, int]:
+def _launch(cfg: TrampolineConfig, env: dict[str, str], request_fd: int | None) -> tuple[subprocess.Popen, int, int]:
     """Start the trampoline; returns (process, control read fd, status read fd)."""
     ctl_r, ctl_w = os.pipe()
     st_r, st_w = os.pipe()
     cfg.control_fd, cfg.status_fd = ctl_w, st_w
+    cfg.request_fd = request_fd if request_fd is not None else -1
+    passed = (ctl_w, st_w) if request_fd is None else (ctl_w, st_w, request_fd)
     full_env = dict(env)
     full_env[CONFIG_ENV] = json.dumps(asdict(cfg))
     try:
         proc = subprocess.Popen(
             [sys.executable, "-I", "-S", SCRIPT, "run"], stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cfg.workdir, env=full_env,
-            start_new_session=True, close_fds=True, pass_fds=(ctl_w, st_w))
+            start_new_session=True, close_fds=True, pass_fds=passed)
     except OSError as exc:
         os.close(ctl_r)
         os.close(st_r)
@@ -186,6 +215,8 @@ class _Session:
     cpu_at_line: float = 0.0  # tree CPU seconds when the current control line was first seen
     cpu_line_seen: float | None = None  # the control.last_line_at that cpu_at_line belongs to
     cpu_read_at: float = 0.0  # when /proc was last read (at most every _CPU_PERIOD: it scans every process)
+    stop_fd: int | None = None
+    cgroups: Any = None
 
     def next_wakeup(self, now: float) -> float:
         """Seconds until the next timer check (bounded)."""
@@ -216,7 +247,7 @@ class _Session:
     def _cpu_since_line(self, now: float) -> float:
         """CPU seconds the run's process tree used since the last control line (±one timer period)."""
         self.cpu_read_at = now
-        cpu = tree_cpu_seconds(self.proc.pid)
+        cpu = self.cgroups.cpu_seconds() if self.cgroups is not None else tree_cpu_seconds(self.proc.pid)
         if self.cpu_line_seen != self.control.last_line_at:
             self.cpu_line_seen, self.cpu_at_line = self.control.last_line_at, cpu
         return cpu - self.cpu_at_line
@@ -236,6 +267,11 @@ class _Session:
 
     def on_readable(self, fd: int, now: float) -> None:
         """Read one chunk from ``fd`` and dispatch it."""
+        if fd == self.stop_fd:
+            self.sel.unregister(fd)
+            if self.kill_reason is None:
+                self.stop("caller")
+            return
         try:
             data = os.read(fd, _CHUNK)
         except OSError:
@@ -262,7 +298,7 @@ class _Session:
 
 def _pump(s: _Session) -> None:
     """Drain all pipes and enforce timers until the run is over."""
-    while s.sel.get_map():
+    while any(key.fd != s.stop_fd for key in s.sel.get_map().values()):
         now = time.monotonic()
         s.check_timers(now)
         if s.tramp_done_at is not None and now - s.tramp_done_at >= _DRAIN_GRACE:
@@ -293,19 +329,21 @@ def _reap(proc: subprocess.Popen) -> tuple[int, resource.struct_rusage | None]:
 def _execute(cfg: TrampolineConfig, env: dict[str, str], limits: SandboxLimits, info: IsolationInfo,
              on_control_line: Callable[[str], str | None] | None,
              on_spawn: Callable[[int], None] | None,
-             killall_uid: int | None, warnings: list[str]) -> SandboxRun:
+             killall_uid: int | None, warnings: list[str], extras: RunExtras) -> SandboxRun:
     """Launch, supervise, clean up and summarize one run."""
     started = time.monotonic()
-    proc, ctl_r, st_r = _launch(cfg, env)
+    proc, ctl_r, st_r = _launch(cfg, env, extras.request_fd)
     sel = selectors.DefaultSelector()
     session = _Session(proc=proc, limits=limits, sel=sel, out=Stream(limits.output_bytes),
                        err=Stream(limits.output_bytes),
                        control=ControlChannel(limits.control_bytes, on_control_line, started),
                        control_fd=ctl_r, status_fd=st_r, started=started,
-                       killall_uid=killall_uid)
+                       killall_uid=killall_uid, stop_fd=extras.stop_fd, cgroups=extras.cgroups)
     try:
         for fd in (proc.stdout.fileno(), proc.stderr.fileno(), ctl_r, st_r):
             sel.register(fd, selectors.EVENT_READ)
+        if extras.stop_fd is not None:
+            sel.register(extras.stop_fd, selectors.EVENT_READ)
         if on_spawn is not None:
             on_spawn(proc.pid)
         _pump(session)
@@ -358,6 +396,10 @@ def _summarize(s: _Session, tramp_status: int, usage: resource.struct_rusage | N
         control_truncated=s.control.truncated, warnings=warnings,
         stderr_tail=bytes(s.err.tail).decode("utf-8", errors="replace"))
     run.limit_hit = _diagnose(run, s.limits, bytes(s.err.head[:TAIL_BYTES]) + bytes(s.err.tail))
+    if s.cgroups is not None:
+        run.cpu_seconds = max(run.cpu_seconds, s.cgroups.cpu_seconds())
+        if s.cgroups.oom_killed() and run.killed_by is None:
+            run.limit_hit = "memory"  # the kernel's OOM killer, inside this run's memory cgroup
     return run
 
 

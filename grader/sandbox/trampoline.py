@@ -44,6 +44,17 @@ Layers implemented here (see :mod:`grader.sandbox.layers` for the whole list):
     PR_SET_NO_NEW_PRIVS in the worker: setuid binaries cannot raise privileges.
 ``rlimits`` (applying them; the values are :mod:`grader.sandbox.limits`)
     ``setrlimit`` in the worker just before ``exec``.
+``seccomp``
+    :func:`install_seccomp` in the worker, after no_new_privs and just before ``exec``: a
+    libseccomp filter that denies (EPERM) ptrace and process_vm_*, namespaces and mounts
+    (unshare, setns, ``clone`` with a namespace flag, mount, pivot_root...), bpf, perf_event_open,
+    keyrings, io_uring, userfaultfd, kernel modules, kexec, reboot and clock changes
+    (:data:`SECCOMP_DENIED`).  Loaded for every run of a platform whose probe passed; if it then
+    fails to load, the run fails closed (the untrusted command never runs).
+``cgroup`` (joining; the cgroups are :mod:`grader.sandbox.cgroups`)
+    The trampoline writes its pid into the run's ``cgroup.procs`` files first thing, so every
+    process of the run is charged to them: a memory limit with OOM attribution, a pids limit and
+    CPU accounting that no escaped process can leave.
 
 ``killall UID`` is the uid layer's kill-all fallback without pidns: this script becomes UID
 and sends SIGKILL to every process of that user (``kill(-1)`` is atomic with respect to fork).
@@ -66,6 +77,8 @@ CONTROL_FD = 3
 """File descriptor number of the control pipe inside the worker (``W2V_CONTROL_FD``)."""
 STATUS_FD = 4
 """File descriptor of the status pipe to the parent in the trampoline and init (closed in the worker)."""
+REQUEST_FD = 5
+"""File descriptor of the parent's request pipe inside the worker, when the run has one (``W2V_REQUEST_FD``)."""
 CONFIG_ENV = "_W2V_SANDBOX_CONFIG"
 """Environment variable that carries the trampoline's configuration (removed before the worker starts)."""
 SCRIPT = os.path.realpath(__file__)
@@ -166,18 +179,29 @@ def _kill_namespace() -> None:
         pass
 
 
-def _install_fds(control: int, status: int) -> None:
-    """Move the control pipe to fd 3 and the status pipe to fd 4."""
+def _install_fds(control: int, status: int, request: int) -> None:
+    """Move the control pipe to fd 3, the status pipe to fd 4 and the request pipe (if any, >= 0) to fd 5."""
     global _status_fd_now
-    high_c = fcntl.fcntl(control, fcntl.F_DUPFD, 10)
-    high_s = fcntl.fcntl(status, fcntl.F_DUPFD, 10)
-    os.close(control)
-    os.close(status)
-    os.dup2(high_c, CONTROL_FD)
-    os.dup2(high_s, STATUS_FD)
-    os.close(high_c)
-    os.close(high_s)
+    moves = [(fd, target) for fd, target in ((control, CONTROL_FD), (status, STATUS_FD), (request, REQUEST_FD))
+             if fd >= 0]
+    high = [(fcntl.fcntl(fd, fcntl.F_DUPFD, 10), target) for fd, target in moves]
+    for fd, _ in moves:
+        os.close(fd)
+    for fd, target in high:
+        os.dup2(fd, target)
+        os.close(fd)
     _status_fd_now = STATUS_FD
+
+
+def _join_cgroups(procs_files: list[str]) -> None:
+    """``cgroup`` layer: move this process (and so the whole run it forks) into the run's cgroups."""
+    pid = str(os.getpid()).encode()
+    for path in procs_files:
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.write(fd, pid)
+        finally:
+            os.close(fd)
 
 
 def _trampoline_main(args: list[str]) -> int:
@@ -189,10 +213,12 @@ def _trampoline_main(args: list[str]) -> int:
     _status_fd_now = cfg.status_fd
     signal.signal(signal.SIGTERM, _STOPPER.handle)
     try:
-        _install_fds(cfg.control_fd, cfg.status_fd)
+        _install_fds(cfg.control_fd, cfg.status_fd, cfg.request_fd)
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # caller gone → we (and the run) go too
         if os.getppid() != cfg.parent_pid:
             return SETUP_FAILED
+        if cfg.cgroup_procs:
+            _join_cgroups(cfg.cgroup_procs)
         if cfg.subreaper:
             _prctl(PR_SET_CHILD_SUBREAPER, 1)
         flags = ((CLONE_NEWNET if cfg.netns else 0) | (CLONE_NEWPID if cfg.pidns else 0)
@@ -349,6 +375,8 @@ def _exec_worker(cfg: types.SimpleNamespace) -> None:
                 raise OSError(errno.EPERM, "uid/gid switch did not take effect")
         if cfg.nnp:
             _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        if cfg.seccomp:
+            install_seccomp()
         if not cfg.pidns:  # best effort: the worker itself dies with the trampoline
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             if os.getppid() != cfg.trampoline_pid:
@@ -356,12 +384,88 @@ def _exec_worker(cfg: types.SimpleNamespace) -> None:
     except BaseException as exc:  # noqa: BLE001
         _report(f"SETUPFAIL worker: {exc!r}")
         os._exit(SETUP_FAILED)
-    os.closerange(STATUS_FD, 1 << 20)
+    if cfg.request_fd >= 0:  # everything above stderr but the control and request pipes
+        os.closerange(STATUS_FD, REQUEST_FD)
+        os.closerange(REQUEST_FD + 1, 1 << 20)
+    else:
+        os.closerange(STATUS_FD, 1 << 20)
     try:
         os.execvp(cfg.argv[0], cfg.argv)
     except OSError as exc:
         os.write(2, f"sandbox: cannot execute {cfg.argv[0]!r}: {exc}\n".encode())
     os._exit(127)
+
+
+SECCOMP_DENIED = (
+    # debugging / reading other processes
+    "ptrace", "process_vm_readv", "process_vm_writev", "kcmp",
+    # namespaces and mounts: no new view of the system, no way out of the sandbox's one
+    "unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "open_tree", "move_mount",
+    "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+    # kernel attack surface a numerical assignment never needs
+    "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "keyctl", "add_key", "request_key", "fanotify_init", "open_by_handle_at", "name_to_handle_at",
+    "lookup_dcookie", "quotactl", "syslog", "vhangup", "iopl", "ioperm", "modify_ldt", "personality",
+    # machine-wide state
+    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot",
+    "swapon", "swapoff", "acct", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+)
+"""System calls the worker may not make (EPERM)."""
+_NAMESPACE_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
+"""CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET: clone() with any of them is denied."""
+_SCMP_ACT_ALLOW = 0x7FFF0000
+_SCMP_CMP_MASKED_EQ = 7
+_EPERM, _ENOSYS = 1, 38
+
+
+def install_seccomp() -> None:
+    """Load the worker's seccomp filter (libseccomp through ctypes); raises OSError if it cannot.
+
+    Default: allow.  Denied with EPERM: ``SECCOMP_DENIED`` and ``clone`` with a namespace flag;
+    ``clone3`` fails with ENOSYS (its flags sit in memory a filter cannot read), so libc falls back
+    to ``clone``.  System calls of another ABI (i386, x32) kill the process (libseccomp's default).
+    """
+    import ctypes
+
+    class ScmpArgCmp(ctypes.Structure):
+        _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int), ("datum_a", ctypes.c_uint64),
+                    ("datum_b", ctypes.c_uint64)]
+
+    try:
+        lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
+    except OSError as exc:
+        raise OSError(errno.ENOSYS, f"libseccomp is not installed ({exc})") from None
+    lib.seccomp_init.restype = ctypes.c_void_p
+    lib.seccomp_init.argtypes = [ctypes.c_uint32]
+    lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint,
+                                           ctypes.POINTER(ScmpArgCmp)]
+    lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    lib.seccomp_load.argtypes = [ctypes.c_void_p]
+    lib.seccomp_release.argtypes = [ctypes.c_void_p]
+    ctx = lib.seccomp_init(_SCMP_ACT_ALLOW)
+    if not ctx:
+        raise OSError(errno.ENOMEM, "seccomp_init failed")
+
+    def deny(name: str, errno_value: int, *conditions: ScmpArgCmp) -> None:
+        number = lib.seccomp_syscall_resolve_name(name.encode())
+        if number < 0:  # not a system call on this architecture/kernel headers: nothing to deny
+            return
+        array = (ScmpArgCmp * len(conditions))(*conditions) if conditions else None
+        rc = lib.seccomp_rule_add_array(ctx, 0x00050000 | errno_value, number, len(conditions), array)
+        if rc < 0:
+            raise OSError(-rc, f"seccomp rule for {name}")
+
+    try:
+        for name in SECCOMP_DENIED:
+            deny(name, _EPERM)
+        for flag in _NAMESPACE_FLAGS:
+            deny("clone", _EPERM, ScmpArgCmp(0, _SCMP_CMP_MASKED_EQ, flag, flag))
+        deny("clone3", _ENOSYS)
+        rc = lib.seccomp_load(ctx)
+        if rc < 0:
+            raise OSError(-rc, "seccomp_load")
+    finally:
+        lib.seccomp_release(ctx)
 
 
 def _killall_main(uid: int) -> int:

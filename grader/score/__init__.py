@@ -28,7 +28,10 @@ from grader.results import FUNCTIONS, TestResult
 from grader.rubric import Rubric
 
 SPEED_CREDIT: dict[str, float] = {"fast": 1.0, "slow": 0.5}
-"""Credit of a speed test by verdict; every other verdict (too_slow, wrong_output, not_measured) earns none."""
+"""Credit of a speed test by verdict (``slow``: the rubric's ``[speed] partial_credit`` when a rubric is
+given); every other verdict (too_slow, wrong_output, not_measured) earns none."""
+UNIMPLEMENTED_CHECKS = ("gradcheck", "stability", "speed")
+"""The checks a function that computes nothing earns no credit for (its correctness tests fail anyway)."""
 
 Scored = Union[TestResult, Mapping[str, Any]]
 """A graded test, or a test entry of a results.json document (its ``score`` and ``max_score`` keys)."""
@@ -51,10 +54,14 @@ class Scoresheet:
     total: Tally = Tally(0.0, 0.0)
 
 
-def credit(test: TestResult) -> float:
+def credit(test: TestResult, rubric: Optional[Rubric] = None) -> float:
     """The fraction of its points a test's check result earns (0 to 1)."""
     if test.check == "speed":
-        return SPEED_CREDIT.get(test.speed.verdict, 0.0) if test.speed is not None else 0.0
+        if test.speed is None:
+            return 0.0
+        if test.speed.verdict == "slow" and rubric is not None:
+            return rubric.speed.partial_credit
+        return SPEED_CREDIT.get(test.speed.verdict, 0.0)
     passed = sum(c.passed for c in test.cases)
     return passed / len(test.cases) if test.cases else 0.0
 
@@ -62,7 +69,7 @@ def credit(test: TestResult) -> float:
 def points(test: TestResult, rubric: Optional[Rubric] = None) -> float:
     """The points a test earns: the rubric's points for it (else its ``max_score``) × its credit, 4 decimals."""
     spec = rubric.test(test.test_id) if rubric is not None else None
-    return round((spec.points if spec is not None else test.max_score) * credit(test), 4)
+    return round((spec.points if spec is not None else test.max_score) * credit(test, rubric), 4)
 
 
 def tally(tests: Iterable[Scored]) -> Tally:
@@ -86,6 +93,38 @@ def scoresheet(tests: list[TestResult], rubric: Optional[Rubric] = None) -> Scor
                       functions={name: sums for name, sums in functions.items() if any(
                           t.function == name for t in tests)},
                       total=Tally(round(total.earned, 4), round(total.possible, 4)))
+
+
+def withhold_unimplemented(tests: list[TestResult], nothing: Mapping[str, str]) -> None:
+    """No gradient-check, stability or speed credit for a function that computes nothing yet.
+
+    ``nothing``: function -> why (:func:`grader.checks.implemented.computes_nothing`).  Each such
+    test of those functions fails with that reason (it was at best passed by a constant function).
+    """
+    from grader.results import Status
+
+    for test in tests:
+        reason = nothing.get(test.function)
+        if not reason or test.status in (Status.ERROR, Status.SKIPPED):
+            continue
+        if test.check == "correctness" and "same constant" in reason:
+            for case in test.cases:
+                if case.passed:
+                    case.passed = False
+                    case.message = f"Not credited: {reason} (it matches this case by coincidence)."
+            if test.status == Status.PARTIAL:
+                test.status = Status.FAILED
+            continue
+        if test.check not in UNIMPLEMENTED_CHECKS:
+            continue
+        test.status = Status.FAILED
+        what = {"gradcheck": "gradient check", "stability": "stability test", "speed": "speed test"}[test.check]
+        test.summary = f"Not credited: {reason} A {what} says nothing about a function that computes nothing."
+        for case in test.cases:
+            case.passed = False
+        if test.speed is not None:
+            test.speed.verdict = "wrong_output"
+            test.speed.explanation = test.summary
 
 
 def _field(test: Scored, name: str) -> Any:

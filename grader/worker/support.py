@@ -10,6 +10,7 @@ word2vec loss, so shipping this module to students leaks nothing.
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any, Callable, Optional, Sequence
 
@@ -106,6 +107,45 @@ def timing_loss(centerWordVec, outsideWordIdx, outsideVectors, dataset=None):  #
     grad_outside = np.zeros(U.shape)
     grad_outside[o] = v
     return float(U[o] @ v), U[o].copy(), grad_outside
+
+
+def shifted_timing_loss(shift: float) -> Callable:
+    """:func:`timing_loss` whose outputs move with ``shift``: every timed repetition of skip-gram gets
+    answers it has never seen, so an answer cached from an earlier repetition is wrong."""
+    scale = 1.0 + shift
+
+    def loss(centerWordVec, outsideWordIdx, outsideVectors, dataset=None):  # noqa: N803
+        o = int(outsideWordIdx)
+        grad_outside = np.zeros(np.shape(outsideVectors))
+        grad_outside[o] = centerWordVec
+        grad_outside[o] *= scale
+        return float(outsideVectors[o] @ centerWordVec) + shift, outsideVectors[o] * scale, grad_outside
+
+    return loss
+
+
+# --- loop baselines: what the cheapest Python loop over the vocabulary costs on this machine ---------
+
+def row_loop_baseline(outsideVectors, centerWordVec):  # noqa: N803
+    """One Python iteration per vocabulary row, each doing a single small numpy operation."""
+    scores = np.empty(len(outsideVectors))
+    for i in range(len(outsideVectors)):
+        scores[i] = outsideVectors[i] @ centerWordVec
+    return scores
+
+
+def element_loop_baseline(x):
+    """One Python iteration per element, each doing one scalar ``math`` call."""
+    out = np.empty(len(x))
+    exp = math.exp
+    for i in range(len(x)):
+        out[i] = exp(-x[i])
+    return out
+
+
+def pass_baseline(outsideVectors, centerWordVec):  # noqa: N803
+    """One vectorised pass over every row (what 'a full pass over V' costs)."""
+    return outsideVectors @ centerWordVec
 
 
 def sgd_wrapper(skipgram_fn: Callable, word2ind: dict, word_vectors: np.ndarray, dataset: Any,
