@@ -67,6 +67,7 @@ class BatchOptions:
     speed_slots: Optional[int] = None  # speed measurements at once per machine (None: half its cores, >= 1)
     grace_seconds: float = 30.0  # after Ctrl-C: how long running submissions get to stop
     recheck_timeouts: bool = True  # re-grade alone, at the end, submissions that hit a wall-clock limit
+    allow_weak_isolation: bool = False  # grade even where student code could read the grader's secrets
 
 
 @dataclass
@@ -86,6 +87,7 @@ class BatchSummary:
     executor: str = ""
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    integrity: str = ""
 
     @property
     def exit_code(self) -> int:
@@ -103,6 +105,8 @@ class BatchSummary:
         if self.pending:
             parts.append(f"not graded {self.pending} (run again with --resume)")
         lines.append("  " + " · ".join(parts))
+        if self.integrity == "weak":
+            lines.append(f"  integrity: {WEAK_WARNING}")
         if self.mean is not None:
             lines.append(f"  score: mean {self.mean:.2f} / {self.max_score:g}, median {self.median:.2f} / "
                          f"{self.max_score:g}")
@@ -184,6 +188,7 @@ class BatchRunner:
         started = time.monotonic()
         rubric = load_rubric(self.options.rubric_path)
         self.rubric = rubric
+        self.integrity = _check_integrity(self.options)
         owns_input = not isinstance(source, BatchInput)
         batch = detect_layout(Path(source)) if owns_input else source
         try:
@@ -207,7 +212,8 @@ class BatchRunner:
         self.store = store
         previous = store.load()
         summary = BatchSummary(out_dir=self.out_dir, layout=batch.layout, total=len(batch.items),
-                               max_score=float(rubric.max_score), notes=list(batch.notes))
+                               max_score=float(rubric.max_score), notes=list(batch.notes),
+                               integrity=self.integrity)
         if store.skipped_lines:
             summary.notes.append(f"{store.skipped_lines} unreadable line(s) in {RESULTS_JSONL} ignored "
                                  "(a run was killed while writing)")
@@ -501,6 +507,21 @@ def load_sensitive_tests(result: Optional[dict[str, Any]]) -> list[str]:
         return []
     return [t.get("test_id", "") for t in result.get("tests", [])
             if t.get("status") != "passed" and any(e.get("kind") == "timeout" for e in t.get("events") or [])]
+
+
+WEAK_WARNING = ("weak — student code could read the reference solution and the expected values here (no mount "
+                "namespace: run as root on Linux for grades)")
+
+
+def _check_integrity(options: BatchOptions) -> str:
+    """"strong" or "weak" (:func:`grader.sandbox.integrity`); a weak run needs ``allow_weak_isolation``."""
+    from grader.sandbox import detect_isolation, integrity
+
+    level = integrity(detect_isolation())
+    if level == "weak" and not options.allow_weak_isolation:
+        raise BatchError(f"integrity: {WEAK_WARNING}. Pass --allow-weak-isolation to grade anyway (every report and "
+                         "the dashboard will say so).")
+    return level
 
 
 def run_batch(source: Union[Path, str, BatchInput], options: BatchOptions, *, executor: Optional[Executor] = None,

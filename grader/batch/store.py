@@ -51,7 +51,7 @@ class ResultStore:
 
     def append(self, record: dict[str, Any]) -> None:
         """Append one record durably (flush + fsync); repairs a torn last line first."""
-        data = (json.dumps(record, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+        data = (json.dumps(record, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8", "backslashreplace")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
         try:
@@ -71,7 +71,7 @@ class ResultStore:
     def rewrite(self, records: Iterable[dict[str, Any]]) -> None:
         """Atomically replace the file with ``records`` (one line each)."""
         tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
+        with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as f:
             for record in records:
                 f.write(json.dumps(record, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n")
             f.flush()
@@ -95,7 +95,7 @@ def fsync_dir(path: Path) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
+    with open(tmp, "w", encoding="utf-8", errors="backslashreplace", newline="") as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())

@@ -157,7 +157,7 @@ def run_task(task: GradeTask) -> dict[str, Any]:
         lock = FileLock(task.speed_lock_path, slots=task.speed_slots or default_speed_slots()) \
             if task.use_speed_lock else None
         result = pipeline.grade_submission(path, task.rubric, mode=task.mode, student=task.student,
-                                           speed_lock=lock)
+                                           speed_lock=lock, shared_reference=True)
         if getattr(_state, "interrupted", False):
             raise KeyboardInterrupt("batch stopped")
         result.submission.root = task.source  # temp/extraction paths differ between runs and machines

@@ -61,6 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="speed measurements allowed at once per machine (default: half its cores, at least 1)")
     parser.add_argument("--speed-lock-file", metavar="FILE",
                         help="lock file serialising speed measurements (default: one per machine in its temp dir)")
+    parser.add_argument("--allow-weak-isolation", action="store_true",
+                        help="grade even where student code could read the grader's secrets (no mount namespace: "
+                             "not root, or not Linux); reports and the dashboard say so")
     parser.set_defaults(func=run)
 
 
@@ -73,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
                            connect_timeout=args.connect_timeout, quiet=args.quiet, progress=args.progress,
                            speed_lock_path=args.speed_lock_file, use_speed_lock=not args.no_speed_lock,
                            speed_slots=args.speed_slots,
-                           recheck_timeouts=not args.no_recheck)
+                           recheck_timeouts=not args.no_recheck,
+                           allow_weak_isolation=args.allow_weak_isolation)
     if args.scheduler:
         try:
             import distributed  # noqa: F401

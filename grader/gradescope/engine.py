@@ -139,9 +139,6 @@ def child_main(config_path: str) -> int:
     config = json.loads(Path(config_path).read_text(encoding="utf-8"))
     out = Path(config["out"])
     set_oom_score_adj(OOM_ENGINE)  # the workers inherit it: under memory pressure they go first, not the parent
-    # Speed after correctness, never beside it: Gradescope's 768 MB cannot hold three workers at once
-    # (and its ½ vCPU would gain nothing); a course may still export W2V_SEQUENTIAL_SPEED=0 on a bigger machine.
-    os.environ.setdefault("W2V_SEQUENTIAL_SPEED", "1")
     try:
         from grader.results import StudentInfo, to_jsonable
         from grader.rubric import load_rubric

@@ -169,7 +169,7 @@ def write_results_json(path: Path | str, data: dict[str, Any], *, validate: bool
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="\n") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
@@ -727,6 +727,7 @@ def _extra_data(result: GradeResult) -> dict[str, Any]:
         "rubric_hash": result.rubric_hash,
         "mode": result.mode,
         "isolation_layers": list(result.isolation_layers),
+        "integrity": result.integrity,
         "submission_id": result.student.submission_id,
         "files": {"word2vec": files.word2vec, "sgd": files.sgd},
         "events": [event.kind for event in result.events],

@@ -127,7 +127,7 @@ def write_report(result: GradeResult, path: Path, *, audience: str = "student") 
     """Render the report and write it to ``path`` (UTF-8), creating parent folders."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(result, audience=audience), encoding="utf-8")
+    path.write_text(render_report(result, audience=audience), encoding="utf-8", errors="backslashreplace")
 
 
 def render_dashboard(entries: list[DashboardEntry], *, title: str = "word2vec grading — class dashboard") -> str:

@@ -93,6 +93,8 @@ class DashboardView:
     max_score: str
     generated_note: str = ""
     extra: dict = field(default_factory=dict)
+    weak_integrity: int = 0
+    """Submissions graded where student code could read the grader's secrets."""
 
 
 _SAFE_HREF = re.compile(r"^(?![a-zA-Z][a-zA-Z0-9+.-]*:)(?!//)[^\s\"'<>\\]*$")
@@ -329,4 +331,5 @@ def build_dashboard_view(entries: list[DashboardEntry], title: str) -> Dashboard
         rows=rows,
         flag_names=flag_names,
         max_score=fmt_points(max_score),
+        weak_integrity=sum(1 for r in results if r.integrity == "weak" and r.mode == "grade"),
     )

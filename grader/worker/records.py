@@ -94,6 +94,8 @@ class ParsedRecords:
     """Why the parse stopped early, if it did (shown to staff, blamed on the submission)."""
     offset: int = 0
     """Bytes parsed so far (where the next read goes on)."""
+    fatal: bool = False
+    """The file itself could not be read (too large, unreadable): nothing more is read."""
 
 
 def read_records(path: str, into: Optional[ParsedRecords] = None, *, final: bool = True,
@@ -101,16 +103,18 @@ def read_records(path: str, into: Optional[ParsedRecords] = None, *, final: bool
     """Parse ``path`` defensively, going on from ``into.offset`` if given; a missing file reads as empty.
 
     ``final=False`` (the worker is still running): a record cut off at the end of the file is left
-    for the next read; ``final=True``: it is malformed.  Once a malformed record is met the result
-    is final: nothing after it is ever trusted.
+    for the next read; ``final=True``: it is malformed.  A malformed record is skipped: the parse
+    goes on at the next record marker, so a bad record costs only its own call (``error`` keeps the
+    first problem, for staff).  Reading stops for good only when the file itself is unusable.
     """
     parsed = into if into is not None else ParsedRecords()
-    if parsed.error is not None:
+    if parsed.fatal:
         return parsed
     try:
         size = os.stat(path).st_size
         if size > max_bytes:
             parsed.error = f"the output file is {size} bytes (more than {max_bytes})"
+            parsed.fatal = True
             return parsed
         if size <= parsed.offset:
             return parsed
@@ -121,6 +125,7 @@ def read_records(path: str, into: Optional[ParsedRecords] = None, *, final: bool
         return parsed
     except OSError as exc:
         parsed.error = f"the output file could not be read ({exc.strerror})"
+        parsed.fatal = True
         return parsed
     view = memoryview(data)
     offset = 0
@@ -128,16 +133,26 @@ def read_records(path: str, into: Optional[ParsedRecords] = None, *, final: bool
         try:
             record, end = _parse_one(view, offset)
         except _Incomplete as exc:
-            if final:
-                parsed.error = f"truncated output record at byte {parsed.offset + offset}: {exc}"
-            break  # else the writer may still be appending it: read it next time
+            if not final:
+                break  # the writer may still be appending it: read it next time
+            parsed.error = parsed.error or f"truncated output record at byte {parsed.offset + offset}: {exc}"
+            offset = _next_marker(view, offset)
+            continue
         except RecordError as exc:
-            parsed.error = f"malformed output record at byte {parsed.offset + offset}: {exc}"
-            break
+            parsed.error = parsed.error or f"malformed output record at byte {parsed.offset + offset}: {exc}"
+            offset = _next_marker(view, offset)
+            continue
         parsed.records.setdefault(record.call_id, record)
         offset = end
     parsed.offset += offset
     return parsed
+
+
+def _next_marker(view: memoryview, offset: int) -> int:
+    """Where the next record marker after ``offset`` starts (the end of the data if there is none)."""
+    data = view.obj if isinstance(view.obj, bytes) else bytes(view)
+    found = data.find(MAGIC, offset + 1)
+    return len(view) if found < 0 else found
 
 
 class _Incomplete(RecordError):
