@@ -203,3 +203,11 @@ def test_an_unimportable_word2vec_is_not_timed(tmp_path: Path, corpus_dir: Path)
     integration = next(t for t in result.tests if t.test_id == "sgd.integration")
     assert integration.summary.startswith("word2vec.py could not be imported"), integration.summary
     assert result.score == pytest.approx(4.0)  # sgd.py is right: its 4 points, nothing else
+
+
+def test_heavy_printing_is_named_as_the_cause_not_a_loop() -> None:
+    sample = _timing("sigmoid", reference=300e-6, student=[300e-6 + 100_000 * 150e-9], unit="element",
+                     units=100_000, printed_per_call=5_000_000)
+    verdict = _verdict(sample, "sigmoid")
+    assert "prints about 5,000,000 characters per call" in verdict.explanation
+    assert "loops over" not in verdict.explanation and not verdict.loops_over_vocabulary

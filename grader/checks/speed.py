@@ -35,6 +35,8 @@ from .speed_controller import FunctionTiming, LoopCosts, SpeedSample
 
 _STATUS = {"fast": Status.PASSED, "slow": Status.PARTIAL, "not_measured": Status.ERROR}
 """Status of a speed test by verdict (every other verdict fails); its points are the score stage's."""
+PRINTING = 1000
+"""Characters printed per timed call from which the message says that printing costs time too."""
 WHAT = {"row": ("word", "Python loop over the vocabulary"), "element": ("element", "Python loop over the elements")}
 
 
@@ -92,8 +94,12 @@ def _judge(function: str, timing: FunctionTiming, loops: LoopCosts, rubric: Rubr
                    and extra >= s.full_pass_fraction * loops.row_pass)
     text = (f"Your function takes {ratio:.1f}× the reference's CPU time: per {unit_name} it costs {extra * 1e9:.0f} ns "
             f"more than the reference, where one iteration of a {loop_name} costs {loop_ns:.0f} ns on this machine")
+    printing = label != "fast" and timing.printed_per_call >= PRINTING
     if label == "fast":
         text += ". So there is no such loop: it is vectorised."
+    elif printing:
+        text += (f" ({x:.1f} of one). It prints about {timing.printed_per_call:,.0f} characters per call: that is "
+                 "most likely where the time goes. Remove debugging prints from your functions.")
     elif label == "slow":
         text += (f" ({x:.0%} of one). Part of the work seems to run in Python once per {unit_name} (a loop over part "
                  "of the computation, or Python-level iteration such as the built-in sum() over an array). "
@@ -101,6 +107,7 @@ def _judge(function: str, timing: FunctionTiming, loops: LoopCosts, rubric: Rubr
     else:
         text += (f": about {x:.1f} loop iterations' worth per {unit_name}. Your code loops over the "
                  f"{'elements' if timing.unit == 'element' else 'vocabulary'} in Python. " + _advice(function))
+    loops_over = loops_over and not printing
     if full_passes:
         passes = extra / loops.row_pass if loops.row_pass > 0 else 0.0
         text += (f" It does make full passes over all V rows of outsideVectors (about {passes:.1f} passes' worth), "

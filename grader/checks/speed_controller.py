@@ -158,6 +158,8 @@ class FunctionTiming:
     """Student repetitions whose outputs the grader read back and compared."""
     failure: Optional[SandboxEvent] = None
     """The student's function raised, or its worker died, while being timed."""
+    printed_per_call: float = 0.0
+    """Characters the function printed per timed call, as the worker reported them (only ever used in words)."""
 
 
 @dataclass
@@ -464,6 +466,9 @@ def _student_block(session: WorkerSession, cid: str, reps: int, seed: int, *, bu
         spent = session.cpu_seconds() - before
         if not _reply_ok(reply, session, cid, timing, "while being timed"):
             return None
+        printed = reply.get("printed") if reply is not None else None
+        if isinstance(printed, int) and printed > 0:
+            timing.printed_per_call = max(timing.printed_per_call, printed / reps)
         if check is not None:
             _verify(session, cid, reps, seed, reply, timing, *check)
     finally:

@@ -381,6 +381,7 @@ class Worker:
             try:
                 with contextlib.redirect_stdout(sink):
                     reply.update(self.handle(request))
+                reply["printed"] = sink.total  # characters printed by the timed code (for the message only)
             except BaseException as exc:  # noqa: BLE001 - the student's exception, reported, never raised
                 reply = {"status": "exception", "exception": _describe_exception(exc, self.student_dir)}
             self.writer.write(f"reply.{seq}", reply, {})
