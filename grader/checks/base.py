@@ -15,7 +15,7 @@ from grader.results import CaseResult, SandboxEvent, Status, TestResult
 from grader.rubric import Rubric, TestSpec
 from grader.sandbox.jobs import CallOutcome, JobRun
 
-from .hints import category_hint, hint_for
+from .hints import hint_for
 
 
 @dataclass
@@ -65,7 +65,7 @@ def finish(result: TestResult, cases: list[CaseResult], events: list[SandboxEven
         result.summary = f"{passed} of {len(cases)} case(s) passed." + (f" First failure: {first.message}"
                                                                          if first else "")
     if result.status != Status.PASSED:
-        result.hint = hint_for(result.test_id) if result.visibility == "visible" else category_hint(result.test_id)
+        result.hint = hint_for(result.test_id)  # who may read it is the audience policy's (grader/report/policy.py)
     return result
 
 
@@ -81,7 +81,7 @@ def error_result(spec: TestSpec, message: str, events: list[SandboxEvent]) -> Te
     result.status = Status.ERROR
     result.summary = message
     result.events = list(events)
-    result.hint = hint_for(spec.id) if spec.visibility == "visible" else category_hint(spec.id)
+    result.hint = hint_for(spec.id)
     return result
 
 

@@ -1,7 +1,8 @@
-"""Plain-English hints: what a failure of each test usually means.
+"""Plain-English hints: what a failure of each test usually means (``TestResult.hint``).
 
-``HINTS`` is shown for a failing visible test; ``CATEGORY_HINTS`` is the only
-hint shown for hidden / not-yet-published tests (no inputs, no values).
+The checks record :func:`hint_for` on every failing test, whatever its visibility.  Who may read
+it is decided by the audience policy (:mod:`grader.report.policy`): a student gets the
+category-level text of :func:`grader.report.hints.category_hint` for a test that is not visible.
 """
 
 from __future__ import annotations
@@ -43,17 +44,6 @@ HINTS: dict[str, str] = {
     "sgd.integration": "Informational: training the word vectors with your sgd did not match the reference.",
 }
 
-CATEGORY_HINTS: dict[str, str] = {
-    "correctness.edge": "Edge cases: a vocabulary of one word, d = 1, the first and the last word index.",
-    "correctness.repeats": "Repeated words (negative samples or outside words) that must be counted every time.",
-    "correctness.saved_params": "Resuming training from saved parameters (useSaved=True).",
-    "correctness": "Values against the reference solution on further inputs.",
-    "gradcheck": "Numerical gradient of your loss against your gradient.",
-    "stability": "Large inputs that overflow a naive formulation.",
-    "speed": "Vectorised speed against the reference.",
-    "integration": "Your functions working together.",
-}
-
 
 def hint_for(test_id: str) -> str:
     """Most specific hint for a test id (``a.b.c`` falls back to ``a.b``)."""
@@ -62,14 +52,4 @@ def hint_for(test_id: str) -> str:
         key = ".".join(parts[:n])
         if key in HINTS:
             return HINTS[key]
-    return ""
-
-
-def category_hint(test_id: str) -> str:
-    """Category-level hint for tests whose details are not shown."""
-    tail = test_id.split(".", 1)[1] if "." in test_id else test_id
-    while tail:
-        if tail in CATEGORY_HINTS:
-            return CATEGORY_HINTS[tail]
-        tail = tail.rsplit(".", 1)[0] if "." in tail else ""
     return ""

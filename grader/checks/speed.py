@@ -30,7 +30,7 @@ from grader.rubric import Rubric, TestSpec
 
 from .base import new_result
 from .charge_once import Charged, speed_credit_despite_wrong_output
-from .hints import category_hint, hint_for
+from .hints import hint_for
 from .speed_controller import FunctionTiming, LoopCosts, SpeedSample
 
 _STATUS = {"fast": Status.PASSED, "slow": Status.PARTIAL, "not_measured": Status.ERROR}
@@ -162,6 +162,5 @@ def evaluate(spec: TestSpec, verdict_: SpeedVerdict, events: list[SandboxEvent],
     result.status = _STATUS.get(verdict_.verdict, Status.FAILED)
     result.summary = verdict_.explanation
     if result.status != Status.PASSED:
-        result.hint = hint_for(spec.id) or category_hint(spec.id) if spec.visibility == "visible" \
-            else category_hint(spec.id)
+        result.hint = hint_for(spec.id)  # who may read it is the audience policy's (grader/report/policy.py)
     return result

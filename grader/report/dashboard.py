@@ -1,4 +1,11 @@
-"""Class-level aggregation for the batch dashboard (``index.html``)."""
+"""Class-level aggregation for the batch dashboard (``index.html``).
+
+Every number and status here is the instructor's decision of the audience policy
+(:func:`grader.report.policy.decide`): a row's score is its ``Totals``, a failing test is one the
+policy calls failing (an informational 0-point test never is), and a failure's cause is worded by
+:func:`failure_cause`.  A likely-cause diagnosis stage (``grader/diagnose/``) can take over
+:func:`failure_cause` for the tests it recognises.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +16,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Optional
 
-from grader.checks.hints import hint_for
 from grader.report import charts
 from grader.report.hints import FLAG_KINDS, event_title
+from grader.report.policy import decide, number_key
 from grader.report.text import fmt_points, fmt_ratio, fmt_seconds, function_label, one_line, truncate
-from grader.report.view_parts import GENERIC_GRADER_HINTS, number_key
 from grader.results import FUNCTIONS, GradeResult, SandboxEvent, Status, TestResult
 
 
@@ -156,17 +162,19 @@ def _row(entry: DashboardEntry) -> StudentRow:
     if result is None:
         return StudentRow(label, safe_href(entry.report_href), None, None, "–", None, 0, flags, details,
                           None, "–", "–", None, label)
-    failing = sum(1 for t in result.tests if t.status in (Status.FAILED, Status.PARTIAL, Status.ERROR))
-    percent = 100.0 * result.score / result.max_score if result.max_score else None
+    decision = decide(result, "instructor")
+    failing = len(decision.failing)
+    totals = decision.totals
+    percent = totals.percent if totals.possible else None
     ratio = _worst_ratio(result)
     time_ok = isinstance(result.execution_time, (int, float)) and math.isfinite(result.execution_time)
     names = " ".join(result.student.names + result.student.student_ids + [result.student.submission_id])
     return StudentRow(
         label=label,
         href=safe_href(entry.report_href),
-        score=result.score,
-        max_score=result.max_score,
-        score_text=f"{fmt_points(result.score)} / {fmt_points(result.max_score)}",
+        score=totals.earned,
+        max_score=totals.possible,
+        score_text=f"{fmt_points(totals.earned)} / {fmt_points(totals.possible)}",
         percent=percent,
         failing=failing,
         flags=flags,
@@ -198,6 +206,34 @@ def _rates(results: list[GradeResult]) -> list[TestRate]:
 
 _RAISED = re.compile(r"raised ([A-Za-z_][\w.]*)")
 _FILE = re.compile(r"\b(word2vec\.py|sgd\.py)\b")
+
+
+_WRONG = re.compile(r"^`(?P<name>[^`]{1,80})` is wrong\b.*?\(max abs error [^)]*\)\.\s*(?P<why>.*)$", re.S)
+_SHAPE = re.compile(r"^`(?P<name>[^`]{1,80})` has shape .*? but must have shape [^.]*\.\s*(?P<why>.*)$", re.S)
+_OVERFLOW = re.compile(r"^`(?P<name>[^`]{1,80})` contains (?P<kind>nan|inf) at index")
+
+
+def _case_cause(message: str) -> str:
+    """What a failing case's message says went wrong, without the numbers that differ between students.
+
+    "`gradCenterVec` is wrong at index (0,): expected 0.35, got -0.35 (…). The sign is flipped: …" becomes
+    "`gradCenterVec`: the sign is flipped: …", so a sign error and a transposed gradient are two causes.
+    """
+    message = (message or "").strip()
+    for pattern, plain in ((_WRONG, "has wrong values"), (_SHAPE, "has the wrong shape")):
+        m = pattern.match(message)
+        if m:
+            why = m.group("why").strip()
+            return f"`{m.group('name')}` {plain}" + (f": {why[0].lower()}{why[1:]}" if why else "")
+    m = _OVERFLOW.match(message)
+    if m:
+        return f"`{m.group('name')}` overflows ({m.group('kind')} where the answer is finite)"
+    return ""
+
+
+def failure_cause(test: TestResult) -> str:
+    """Why one failing test failed, for the dashboard (see :func:`_cause`)."""
+    return _cause(test)
 
 
 def _cause(test: TestResult) -> str:
@@ -235,9 +271,11 @@ def _cause(test: TestResult) -> str:
             return "Slower than expected (partial credit)"
         if verdict == "not_measured":
             return "Could not be timed"
+    failed_cases = [c for c in test.cases if not c.passed and c.message]
+    cause = next((c for c in (_case_cause(case.message) for case in failed_cases) if c), "")
+    if cause:
+        return truncate(cause, 300)
     reason = test.hint or test.summary or ""
-    if reason in GENERIC_GRADER_HINTS:  # a not-yet-visible test carries only its category hint: staff see the real one
-        reason = hint_for(test.test_id) or reason
     if not reason:
         failed = next((c for c in test.cases if not c.passed), None)
         reason = failed.message if failed else test.status.value
@@ -251,10 +289,9 @@ def _causes(entries: list[DashboardEntry]) -> tuple[list[Cause], list[tuple[str,
         result = entry.result
         if result is None:
             continue
-        for test in result.tests:
-            if test.status not in (Status.FAILED, Status.PARTIAL, Status.ERROR):
-                continue
-            reason = _cause(test)
+        for shown in decide(result, "instructor").failing:
+            test = shown.test
+            reason = failure_cause(test)
             key = (function_label(test.function), reason)
             slot = causes[key]
             if entry.label not in slot["labels"]:

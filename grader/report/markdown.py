@@ -1,8 +1,8 @@
 """Short Markdown summary for Gradescope's top-level ``output`` (``output_format: "md"``).
 
 Plain Markdown only (headings, lists, tables, fenced code) and no raw HTML.
-Student audience rules apply: hidden tests show name, points and a category
-hint only.  Text that may contain student-controlled content goes into
+What it says is the audience policy's decision (:mod:`grader.report.policy`): for a
+student, hidden tests show name, points and a category hint only.  Text that may contain student-controlled content goes into
 fenced code blocks (with a fence longer than any backtick run inside);
 everything else is backslash-escaped.
 """
@@ -34,17 +34,18 @@ def md_code(text: str, limit: int = 1500) -> str:
     return f"{fence}text\n{text}\n{fence}"
 
 
-def render_markdown_summary(result) -> str:
-    v = build_report_view(result, "student", with_charts=False)
+def render_markdown_summary(result, audience: str = "student") -> str:
+    """The summary for ``audience`` (default: the student, as Gradescope shows it), from the audience policy."""
+    v = build_report_view(result, audience, with_charts=False)
     out: list[str] = []
     out.append("## word2vec autograder")
     out.append("")
-    suffix = " (visible tests only)" if v.score.pending_count else ""
-    out.append(f"**Score: {v.score.earned} / {v.score.max_score} points{suffix}.** {md_escape(v.score.headline)}")
+    out.append(f"**Score: {md_escape(v.score.sentence)}.** {md_escape(v.score.headline)}")
     out.append("")
-    for detail in v.score.details:
+    details = v.score.details[1:] if v.score.pending_count else v.score.details  # the first one is the sentence
+    for detail in details:
         out.append(f"- {md_escape(detail)}")
-    if v.score.details:
+    if details:
         out.append("")
     if v.internal_error:
         out.append("**Grader error (not a problem with your code):** the grader failed while grading this submission; "
@@ -76,7 +77,8 @@ def render_markdown_summary(result) -> str:
             numbers = ", ".join(md_escape(t.number) for t in g.tests)
             out.append(f"- **{len(g.tests)} tests could not run** ({numbers}; 0 / {g.points} points): "
                        f"{md_escape(truncate(g.reason, 300))}")
-            out.append("  - Fix this one problem first; every one of these tests runs again once it is fixed.")
+            out.append(f"  - Fix this one problem first, then {md_escape(v.advice.rerun)}: every one of these tests "
+                       "runs again once it is fixed.")
         for t in v.failing[:10]:
             line = f"- **{md_escape(t.number)} {md_escape(t.name)}** — {t.status.text}, {t.score} / {t.max_score} points"
             if t.summary:

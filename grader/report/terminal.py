@@ -1,62 +1,96 @@
-"""Readable terminal summary of a GradeResult: one line per function, then problems."""
+"""Readable terminal summary of a GradeResult: one line per function, its failing tests, then the total.
+
+It formats the audience policy's decision (:func:`grader.report.policy.decide`): the same totals,
+statuses and wording as the HTML report and the Gradescope output for the same reader.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
-from grader.results import FUNCTIONS, GradeResult, Status
-from grader.score import pending_points, tally
+from grader.report.policy import Decision, ShownTest, decide
+from grader.report.text import fmt_points, one_line
+from grader.results import GradeResult
 
-MARK = {Status.PASSED: "PASS", Status.PARTIAL: "PART", Status.FAILED: "FAIL", Status.ERROR: "ERR ",
-        Status.SKIPPED: "SKIP"}
+MARK: dict[str, str] = {"passed": "PASS", "partial": "PART", "failed": "FAIL", "error": "ERR ", "skipped": "SKIP",
+                        "pending": "PEND", "info": "INFO"}
+SYMBOL: dict[str, str] = {"failed": "✗", "partial": "◐", "error": "!", "info": "i"}
+PREVIEW_CHARS = 160
 
 
-def print_summary(result: GradeResult, *, html_path: Optional[Path] = None, first_failure: bool = True) -> None:
-    """Print the per-function table, sandbox events and (optionally) each function's first failing case."""
-    print(f"w2v-grader {result.grader_version} — {result.mode} of {result.submission.root}")
+def print_summary(result: GradeResult, *, html_path: Optional[Path] = None, first_failure: bool = True,
+                  audience: str = "student") -> None:
+    """Print the per-function table, problems, each failing test (the first one's values) and the total."""
+    print(render_summary(result, html_path=html_path, first_failure=first_failure, audience=audience), end="")
+
+
+def render_summary(result: GradeResult, *, html_path: Optional[Path] = None, first_failure: bool = True,
+                   audience: str = "student", decision: Optional[Decision] = None) -> str:
+    """The terminal summary as text (what :func:`print_summary` prints)."""
+    decision = decision or decide(result, audience)
+    out: list[str] = [f"w2v-grader {result.grader_version} — {result.mode} of {result.submission.root}"]
     if result.mode == "grade" and result.integrity == "weak":
-        print("  ! integrity: weak — student code could have read the reference and the expected values here "
-              "(no mount namespace); do not use these scores as grades")
+        out.append("  ! integrity: weak — student code could have read the reference and the expected values here "
+                   "(no mount namespace); do not use these scores as grades")
     for event in result.events:
-        print(f"  ! {event.message}")
+        out.append(f"  ! {decision.message(event.message)}")
         if event.detail:
-            print("    " + event.detail.replace("\n", "\n    ")[:600])
+            out.append("    " + _cut(event.detail, 600).replace("\n", "\n    "))
     for note in result.submission.notes:
-        print(f"  note: {note}")
-    for function in FUNCTIONS:
-        tests = result.tests_for(function)
-        if not tests:
+        out.append(f"  note: {note}")
+    values_shown = not first_failure
+    for function in decision.functions:
+        if not function.tests:
             continue
-        shown = [t for t in tests if t.status != Status.SKIPPED]
-        sums = tally(shown)
-        pending = tally(t for t in tests if t.status == Status.SKIPPED).possible
-        failing = [t.status for t in shown if t.status != Status.PASSED and t.max_score > 0]  # 0 points: info only
-        status = MARK[failing[0]] if failing else "PASS"
-        extra = f"  (+{pending:g} not run here)" if pending else ""
-        print(f"  [{status}] {function:<30} {sums.earned:5.2f} / {sums.possible:5.2f}{extra}")
-        if first_failure:
-            _print_first_failure(tests)
-    pending = pending_points(result.tests)
-    print(f"  Total: {result.score:.2f} / {result.max_score:.2f}"
-          + (f" ({pending:.2f} points in tests shown only after grades are published)" if pending else ""))
+        pending = f"  (+{fmt_points(function.pending)} pending)" if function.pending else ""
+        out.append(f"  [{MARK.get(function.status, function.status)}] {function.name:<30} "
+                   f"{fmt_points(function.earned):>5} / {fmt_points(function.possible):<5}{pending}".rstrip())
+        for shown in sorted(function.tests, key=lambda s: s.informational):  # scored tests first
+            if not shown.details or not (shown.failing or shown.status == "info"):
+                continue
+            out.extend(_test_lines(shown, decision, values=not values_shown))
+            values_shown = values_shown or bool(shown.test.cases) and not shown.informational
+    out.append(f"  Total: {decision.totals.sentence}")
     if result.internal_error:
-        print("  The grader failed internally; this is not your fault. Details:\n" + result.internal_error)
+        out.append(f"  The grader failed internally. {decision.advice.staff}")
+        if decision.reader == "instructor":
+            out.append(result.internal_error)
+    failing = [f for f in decision.functions if f.status in ("failed", "partial", "error")]
+    if failing and not result.internal_error:
+        if decision.advice.check_one:
+            one = decision.advice.check_one.format(function=failing[0].name)
+            out.append(f"  Next: fix it and {decision.advice.rerun} (or only this function: {one})")
+        elif decision.reader != "instructor":
+            out.append(f"  Next: fix it and {decision.advice.rerun}")
     if html_path:
-        print(f"  Report: {html_path}")
+        out.append(f"  Report: {html_path}")
+    return "\n".join(out) + "\n"
 
 
-def _print_first_failure(tests) -> None:
-    """The first failing test of a function (graded tests before 0-point informational ones)."""
-    for test in sorted(tests, key=lambda t: t.max_score <= 0):
-        if test.status in (Status.PASSED, Status.SKIPPED):
-            continue
-        print(f"      ✗ {test.name}: {test.summary[:300]}")
-        if test.hidden_from_student:
-            continue
-        case = next((c for c in test.cases if not c.passed), None)
-        if case and case.expected is not None and case.got is not None:
-            print(f"        case: {case.description}")
-            print(f"        expected {case.output_name}: {str(case.expected.preview)[:160]}")
-            print(f"        got      {case.output_name}: {str(case.got.preview)[:160]}")
-        return
+def _test_lines(shown: ShownTest, decision: Decision, *, values: bool) -> list[str]:
+    test = shown.test
+    what = " (informational, 0 points)" if shown.informational and "informational" not in test.name else ""
+    lines = [f"      {SYMBOL.get(shown.status, '✗')} {test.name}{what}: "
+             f"{_cut(decision.message(test.summary), 300)}"]
+    case = next((c for c in test.cases if not c.passed), None)
+    if values and case is not None and case.expected is not None and case.got is not None:
+        lines.append(f"        case: {one_line(case.description, 200)}")
+        lines.append(f"        expected {case.output_name}: {_preview(case.expected.preview, case.expected.truncated)}")
+        lines.append(f"        got      {case.output_name}: {_preview(case.got.preview, case.got.truncated)}")
+    return lines
+
+
+def _preview(value: Any, truncated: bool) -> str:
+    """Values on one line; "…" marks where they were cut (here, or already when they were recorded)."""
+    text = value if isinstance(value, str) else json.dumps(value, allow_nan=True, default=str)
+    text = " ".join(text.split())
+    if len(text) > PREVIEW_CHARS:
+        return text[:PREVIEW_CHARS - 1].rstrip(", ") + " …"
+    return text + (" …" if truncated else "")
+
+
+def _cut(text: str, limit: int) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"

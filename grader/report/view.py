@@ -1,15 +1,9 @@
 """Turn a :class:`GradeResult` into the plain data the templates show: the whole report.
 
-:func:`build_report_view` builds a :class:`~grader.report.view_model.ReportView`: the score, one
-line per function, what to fix (tests blocked by the same problem grouped), then every test's
-part (:func:`grader.report.view_parts.test_view`).
-
-This is where the audience rules live (here and in :mod:`grader.report.view_parts`).  For ``audience="student"`` a test
-that is not ``visible`` is reduced to its number, name, points, visibility
-and a category-level hint (:func:`~grader.report.hints.category_hint`): its
-cases, reproducers, expected values, gradient-check details, speed numbers,
-events, summary and grader hint are dropped here, before any template sees
-them, and its score does not count towards the total shown.
+:func:`build_report_view` asks the audience policy (:func:`grader.report.policy.decide`) what the
+reader may see, and formats that decision: the score, one line per function, what to fix (tests
+blocked by the same problem grouped), then every test's part
+(:func:`grader.report.view_parts.test_view`).  Nothing here decides what is shown to whom.
 """
 
 from __future__ import annotations
@@ -17,43 +11,35 @@ from __future__ import annotations
 from typing import Optional
 
 from grader.report import charts
+from grader.report.policy import AUDIENCES, Decision, ShownFunction
 from grader.report.text import (
     fmt_points,
     fmt_seconds,
-    function_label,
     plural,
     truncate,
 )
 from grader.report.view_model import BlockedGroup, EventView, FunctionView, ReportView, ScoreView, TestView, status_view
 from grader.report.view_parts import (
-    FAILING,
     event_views,
     finite,
     hidden_call_redactor,
-    number_key,
     student_files,
     test_view,
-    visible_to,
 )
-from grader.results import FUNCTIONS, GradeResult, Status
+from grader.results import GradeResult
 from grader.score import tally
 
-AUDIENCES = ("student", "instructor")
+__all__ = ["AUDIENCES", "build_report_view"]
 
 
-def _score_view(result: GradeResult, views: list[TestView], audience: str) -> ScoreView:
-    shown = [t for t in result.tests if visible_to(t, audience)]
-    pending_tests = [t for t in result.tests if t.hidden_from_student]
-    pending_points = tally(pending_tests).possible
-    if audience == "instructor":
-        earned, max_score = result.score, result.max_score
-    else:
-        earned, max_score = tally(shown).earned, tally(shown).possible
-    percent = 100.0 * earned / max_score if max_score > 0 else 0.0
-    run = [t for t in shown if t.status != Status.SKIPPED]
-    failing = [t for t in run if t.status in FAILING]
-    skipped = [t for t in shown if t.status == Status.SKIPPED]
-    word = "visible " if pending_tests and audience == "student" else ""
+def _score_view(result: GradeResult, decision: Decision) -> ScoreView:
+    totals = decision.totals
+    seen = [s for s in decision.tests if s.details]
+    run = [s for s in seen if s.status != "skipped"]
+    failing = [s for s in run if s.failing]
+    skipped = [s for s in seen if s.status == "skipped"]
+    pending = totals.pending_tests if decision.reader != "instructor" else 0
+    word = "visible " if pending else ""
     details: list[str] = []
     if result.internal_error:
         headline = "The grader could not finish grading this submission."
@@ -62,56 +48,34 @@ def _score_view(result: GradeResult, views: list[TestView], audience: str) -> Sc
     elif failing:
         headline = f"{len(failing)} of {plural(len(run), word + 'test')} need attention."
     elif skipped and not run:
-        headline = f"None of the {plural(len(shown), word + 'test')} were run."
-    elif pending_tests and audience == "student":
+        headline = f"None of the {plural(len(seen), word + 'test')} were run."
+    elif pending:
         headline = (f"All {plural(len(run), word + 'test')} that ran passed; "
-                    f"{plural(len(pending_tests), 'more test')} are pending.")
+                    f"{plural(pending, 'more test')} are pending.")
     elif skipped:
         headline = f"All {plural(len(run), 'test')} that ran passed; {len(skipped)} did not run."
     else:
         headline = f"All {plural(len(run), 'test')} passed."
-    if pending_tests:
-        if audience == "student":
-            details.append(
-                f"Results you cannot see yet: {plural(len(pending_tests), 'test')} worth "
-                f"{plural(pending_points, 'point')}. They are not included in the score above, and your final "
-                "score can be lower than it suggests.")
+    if totals.pending:
+        if decision.reader == "instructor":
+            details.append(f"{plural(totals.pending_tests, 'test')} hidden from students: {totals.sentence}. "
+                           "Students see the other points only.")
         else:
-            hidden_earned = tally(pending_tests).earned
-            details.append(
-                f"{plural(len(pending_tests), 'test')} ({fmt_points(hidden_earned)} of {fmt_points(pending_points)} "
-                "points) are hidden from students until released; students see the other points only.")
+            details.append(f"{totals.sentence[0].upper()}{totals.sentence[1:]}. Those points are not in the score "
+                           "above, so your final score can be lower than it suggests.")
     if skipped:
         details.append(f"{plural(len(skipped), 'test')} did not run"
                        + (" (a `check` run runs the visible tests only)." if result.mode == "check" else "."))
-    complete = not failing and not skipped and not result.internal_error and bool(result.tests) and \
-        (audience == "instructor" or not pending_tests)
-    return ScoreView(fmt_points(earned), fmt_points(max_score), max(0.0, min(100.0, percent)),
-                     fmt_points(pending_points), plural(pending_points, "point"), len(pending_tests), headline,
-                     details, complete)
+    complete = not failing and not skipped and not result.internal_error and bool(result.tests) and not pending
+    return ScoreView(fmt_points(totals.earned), fmt_points(totals.possible), totals.percent,
+                     fmt_points(totals.pending), plural(totals.pending, "point"), pending, headline,
+                     details, complete, sentence=totals.sentence)
 
 
-def _function_view(name: str, views: list[TestView], result: GradeResult, audience: str) -> FunctionView:
-    tests = [t for t in result.tests if t.function == name]
-    shown = [t for t in tests if visible_to(t, audience)]
-    earned, max_score = tally(shown).earned, tally(shown).possible
-    pending = tally(t for t in tests if not visible_to(t, audience)).possible
-    mine = [v for v in views if v.function == name]
-    scored = [v for v in mine if v.max_score != "0"]  # informational (0-point) tests do not set the status
-    keys = [v.status.key for v in (scored or mine) if v.status.key != "pending"]
-    if not keys:
-        status = status_view("pending" if mine else "skipped")
-    elif any(k in ("failed", "error", "partial") for k in keys):
-        if earned > 0:
-            status = status_view("partial")
-        else:
-            status = status_view("error" if "error" in keys else "failed")
-    elif all(k == "skipped" for k in keys):
-        status = status_view("skipped")
-    else:
-        status = status_view("passed")
-    return FunctionView(name, function_label(name), fmt_points(earned), fmt_points(max_score),
-                        fmt_points(pending) if pending else "", mine, status)
+def _function_view(f: ShownFunction, views: list[TestView]) -> FunctionView:
+    mine = [v for v in views if v.function == f.name]
+    return FunctionView(f.name, f.label, fmt_points(f.earned), fmt_points(f.possible),
+                        fmt_points(f.pending) if f.pending else "", mine, status_view(f.status))
 
 
 def _internal_error_text(text: Optional[str], audience: str) -> str:
@@ -153,13 +117,16 @@ def _group_blocked(failing: list[TestView], problems: list[EventView],
     return [v for v in failing if v.test_id not in grouped], groups
 
 
-def build_report_view(result: GradeResult, audience: str = "student", *, with_charts: bool = True) -> ReportView:
-    if audience not in AUDIENCES:
-        raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
+def build_report_view(result: GradeResult, audience: str = "student", *, with_charts: bool = True,
+                      decision: Optional[Decision] = None) -> ReportView:
+    """The report's view data for ``audience`` ("student", "instructor"; a ``check`` run's student is the kit's)."""
+    from grader.report.policy import decide
+
+    decision = decision or decide(result, audience)
+    audience = "instructor" if decision.reader == "instructor" else "student"
     files = student_files(result)
-    redact = hidden_call_redactor(result, audience)
-    ordered = sorted(result.tests, key=lambda t: number_key(t.number))
-    views = [test_view(t, audience, files, with_charts, redact) for t in ordered]
+    redact = hidden_call_redactor(result, decision.reader)
+    views = [test_view(s, decision, files, with_charts, redact) for s in decision.tests]
 
     identity: list[tuple[str, str]] = []
     info = result.student
@@ -188,12 +155,12 @@ def build_report_view(result: GradeResult, audience: str = "student", *, with_ch
                      "WEAK: student code could have read the reference and the expected values on this machine"))
 
     problems = event_views(list(sub.problems) + list(result.events), files, redact=redact)
-    functions = [_function_view(name, views, result, audience) for name in FUNCTIONS]
-    extra = sorted({t.function for t in result.tests} - set(FUNCTIONS))
-    functions += [_function_view(name, views, result, audience) for name in extra]
+    for problem in problems:
+        problem.message = decision.message(problem.message)
+    functions = [_function_view(f, views) for f in decision.functions]
 
     shown = [v for v in views if not v.redacted]
-    speed_tests = [t for t in ordered if t.speed is not None and visible_to(t, audience)]
+    speed_tests = [s.test for s in decision.tests if s.test.speed is not None and s.details]
     chart = charts.speed_chart([t.speed for t in speed_tests]) if speed_tests and with_charts else None
     narrow = charts.speed_chart([t.speed for t in speed_tests], narrow=True) if chart else None
 
@@ -211,7 +178,7 @@ def build_report_view(result: GradeResult, audience: str = "student", *, with_ch
         identity=identity,
         files=file_rows,
         meta=meta,
-        score=_score_view(result, views, audience),
+        score=_score_view(result, decision),
         internal_error=_internal_error_text(result.internal_error, audience),
         problems=problems,
         functions=functions,
@@ -226,4 +193,6 @@ def build_report_view(result: GradeResult, audience: str = "student", *, with_ch
         notes=[truncate(n, 500) for n in sub.notes],
         isolation_layers=[truncate(x, 60) for x in result.isolation_layers],
         mode=result.mode,
+        reader=decision.reader,
+        advice=decision.advice,
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from grader.report import charts
+from grader.report.policy import Advice
 
 STATUS_DISPLAY: dict[str, tuple[str, str]] = {  # key -> (symbol, words); the words always show
     "passed": ("✓", "passed"),
@@ -18,6 +19,7 @@ STATUS_DISPLAY: dict[str, tuple[str, str]] = {  # key -> (symbol, words); the wo
     "error": ("!", "error"),
     "skipped": ("–", "not run"),
     "pending": ("○", "pending"),
+    "info": ("i", "for information"),
 }
 
 
@@ -164,6 +166,7 @@ class ScoreView:
     headline: str
     details: list[str]
     complete: bool
+    sentence: str = ""  # the totals in the words every renderer uses (grader.report.policy.Totals.sentence)
 
 
 @dataclass
@@ -198,3 +201,5 @@ class ReportView:
     notes: list[str]
     isolation_layers: list[str]
     mode: str
+    reader: str = "student"  # kit | student | instructor (grader.report.policy)
+    advice: Optional[Advice] = None

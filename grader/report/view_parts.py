@@ -12,14 +12,13 @@ import math
 import re
 from typing import Any, Callable, Optional
 
-from grader.checks.hints import CATEGORY_HINTS as GRADER_CATEGORY_HINTS
 from grader.report import charts
 from grader.report.hints import (
-    category_hint,
     event_explanation,
     event_title,
     growth_implication,
 )
+from grader.report.policy import RELEASE, Decision, ShownTest, number_key, sees_details, what_it_checks
 from grader.report.text import (
     check_label,
     fmt_index,
@@ -50,36 +49,15 @@ from grader.results import CaseResult, GradeResult, SandboxEvent, Status, TestRe
 MAX_FAILED_CASES_SHOWN = 4
 MAX_REPRODUCER_CHARS = 6000
 FAILING = (Status.FAILED, Status.PARTIAL, Status.ERROR)
-ERROR_HINT = ("Your function could not be run for this test: it crashed, timed out, was missing or could not be "
-              "imported. The message here or under “Problems found” says which; fix that first, and the other "
-              "tests of this function usually recover with it.")
-GENERIC_GRADER_HINTS = frozenset(GRADER_CATEGORY_HINTS.values())  # one-liners; the report's own hints say more
-
-RELEASE_WORDS: dict[str, str] = {
-    "after_due_date": "released after the due date",
-    "after_published": "released when grades are published",
-    "hidden": "hidden test: its result is never shown in this report",
-}
-
+__all__ = ["RELEASE", "number_key"]
 
 
 def anchor_for(test_id: str) -> str:
     return "t-" + re.sub(r"[^A-Za-z0-9_-]+", "-", test_id)
 
 
-def number_key(number: str) -> tuple:
-    parts = []
-    for piece in str(number).split("."):
-        parts.append((0, int(piece), "") if piece.isdigit() else (1, 0, piece))
-    return tuple(parts)
-
-
 def finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
-
-
-def visible_to(test: TestResult, audience: str) -> bool:
-    return audience == "instructor" or not test.hidden_from_student
 
 
 def student_files(result: GradeResult) -> list[str]:
@@ -100,17 +78,15 @@ def _no_redaction(text: str) -> str:
     return text
 
 
-def hidden_call_redactor(result: GradeResult, audience: str) -> Redactor:
+def hidden_call_redactor(result: GradeResult, reader: str) -> Redactor:
     """For students: replace the grader's call ids of hidden tests ("skipgram.random.0") in visible text.
 
     A visible test's message can quote a hidden test's call ("Not run: an earlier call of skipgram already failed
     this way (Time limit exceeded while running skipgram.random.0 …)"); the id names a hidden case, so it goes.
     """
-    if audience == "instructor":
-        return _no_redaction
     ids: set[str] = set()
     for test in result.tests:
-        if not test.hidden_from_student:
+        if sees_details(test, reader):
             continue
         ids.update(c.case_id for c in test.cases if c.case_id and len(c.case_id) > 3)
         if test.check == "speed":
@@ -357,18 +333,11 @@ def speed_view(test: TestResult, redact: Redactor = _no_redaction) -> Optional[S
 # -- tests -----------------------------------------------------------------------------------------
 
 
-def _hint(test: TestResult) -> str:
-    """What this failure usually means: the grader's specific hint, or the report's fuller category hint."""
-    own = (test.hint or "").strip()
-    if own and own not in GENERIC_GRADER_HINTS:
-        return own
-    return category_hint(test.function, test.check)
-
-
-def test_view(test: TestResult, audience: str, files: list[str], with_charts: bool = True,
+def test_view(shown: ShownTest, decision: Decision, files: list[str], with_charts: bool = True,
               redact: Redactor = _no_redaction) -> TestView:
-    redacted = not visible_to(test, audience)
-    status_key = "pending" if redacted else test.status.value
+    """One test's view data: what the policy lets this reader see of it, formatted."""
+    test = shown.test
+    redacted = not shown.details
     view = TestView(
         test_id=test.test_id,
         anchor=anchor_for(test.test_id),
@@ -380,26 +349,18 @@ def test_view(test: TestResult, audience: str, files: list[str], with_charts: bo
         check_label=check_label(test.check),
         score=None if redacted else fmt_points(test.score),
         max_score=fmt_points(test.max_score),
-        status=status_view(status_key),
+        status=status_view(shown.status),
         visibility=test.visibility,
         hidden=test.hidden_from_student,
         redacted=redacted,
-        release=RELEASE_WORDS.get(test.visibility, ""),
+        release=RELEASE.get(test.visibility, ""),
+        hint=truncate(decision.message(shown.hint), 1000),
     )
     if redacted:
-        view.hint = category_hint(test.function, test.check)
         return view
-    view.summary = truncate(redact(strip_sandbox_paths(test.summary)), 1000)
-    failing = test.status in FAILING
-    if test.status == Status.ERROR:
-        # The category hint is about wrong values, not about code that did not run: say what to do first,
-        # then what the test checks once it runs.
-        view.hint = ERROR_HINT
-        view.checks = truncate(_hint(test), 1000)
-    elif failing:
-        view.hint = truncate(_hint(test), 1000)
-    else:
-        view.hint = truncate(test.hint, 1000)
+    if test.status == Status.ERROR:  # what to do first (the hint), then what the test checks once it runs
+        view.checks = truncate(what_it_checks(test), 1000)
+    view.summary = truncate(decision.message(redact(strip_sandbox_paths(test.summary))), 1000)
     events = [(_stopped_timing_event(test) if _grader_stopped_timing(e, test) else e) for e in test.events]
     view.events = event_views(events, files, by_function=False, redact=redact)  # one test = one function
     for event in view.events:  # the summary usually quotes the first failure already
