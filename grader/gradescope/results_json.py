@@ -1,26 +1,21 @@
 """Gradescope ``results.json``: build it from a :class:`~grader.results.GradeResult`, validate it, write it.
 
-(Over 400 lines: moved whole from ``grader/gradescope.py``.  Its test-output renderer and its
-Markdown-to-HTML converter are to be replaced by the audience policy and a Markdown library,
-issue #18 item 2, which will leave the building, validating and writing of the document here.)
-
-What students see (Gradescope shows every test to instructors regardless):
+What students see is the audience policy's decision for the ``student`` reader
+(:func:`grader.report.policy.decide`); this module formats it (Gradescope shows every test to
+instructors regardless):
 
 * the top-level ``score`` is always present and equals the sum of the test
-  scores.  Gradescope itself hides the total from students while tests with a
-  delayed visibility (``after_due_date``, ``after_published``) are not yet
-  released, so when there are such tests the top-level ``output`` starts with
-  a "Total score" line (all tests) that students always see;
+  scores (:mod:`grader.score`), as Gradescope needs it once every test is released;
 * the top-level ``output`` is the report summary from
   :func:`grader.report.render_markdown_summary`: Markdown by default, or, with
-  ``output_format="html"``, the same content converted by
-  :func:`markdown_to_html` into attribute-free structural HTML that passes
-  Gradescope's sanitiser unchanged; if the report package cannot be used, a
-  short summary written here is used instead;
+  ``output_format="html"``, the same Markdown rendered by ``markdown-it-py`` and reduced by
+  ``nh3`` to the attribute-free structural elements of :data:`HTML_TAGS`, which pass
+  Gradescope's sanitiser unchanged.  It states the totals in the policy's words ("12.75 of
+  14.5 visible points; 1.5 points in hidden tests, results when grades are published");
 * each test's ``output`` is plain text (``test_output_format: "text"``, shown
-  in a ``<pre>``).  For a **visible** test it holds the one-line summary, the
-  hint, sandbox events and the first failing case (inputs, expected and
-  received values, reproducer).  For any other visibility it holds only a
+  in a ``<pre>``).  For a test whose details the student may see it holds the one-line summary,
+  the hint, sandbox events and the first failing case (inputs, expected and
+  received values, reproducer).  For any other it holds only a
   category-level hint that depends on the function and the kind of check,
   plus the titles of sandbox events ("Timed out"): never an input, an
   expected value, a received value or a message derived from them.
@@ -46,7 +41,6 @@ after ``buildResult``.
 from __future__ import annotations
 
 import functools
-import html
 import io
 import json
 import math
@@ -56,6 +50,10 @@ import unittest
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from grader.report import render_markdown_summary
+from grader.report.hints import event_title
+from grader.report.policy import RELEASE, Decision, ShownTest, Totals, decide, in_context, show
+from grader.report.text import function_label
 from grader.results import (
     CaseResult,
     GradeResult,
@@ -64,7 +62,7 @@ from grader.results import (
     TestResult,
 )
 from grader.rubric import Rubric, TestSpec
-from grader.score import pending_points, tally
+from grader.score import tally
 
 SCHEMA_PATH = Path(__file__).parents[1] / "schemas" / "results.schema.json"
 OUTPUT_FORMATS: tuple[str, ...] = ("md", "html")
@@ -77,11 +75,6 @@ CONTACT_STAFF = (
     "not in your code. Please contact the course staff (mention the time of your submission); "
     "your submission is kept and can be regraded."
 )
-VISIBILITY_PHRASES = {
-    "after_due_date": "after the due date",
-    "after_published": "once grades are published",
-    "hidden": "to course staff only",
-}
 
 
 class ResultsValidationError(ValueError):
@@ -200,7 +193,8 @@ def to_results_json(result: GradeResult, rubric: Rubric, *, output_format: str =
     """
     if output_format not in OUTPUT_FORMATS:
         raise ValueError(f"output_format must be one of {', '.join(OUTPUT_FORMATS)}, not {output_format!r}")
-    tests = [_test_entry(test, result.isolation_layers) for test in result.tests]
+    decision = decide(result, "student")
+    tests = [_test_entry(shown, result.isolation_layers) for shown in _in_result_order(result, decision)]
     if result.mode == "grade":  # a "check" run grades the visible tests only, on purpose
         present = {t.test_id for t in result.tests}
         tests += [_missing_entry(spec) for spec in rubric.tests if spec.id not in present]
@@ -209,7 +203,7 @@ def to_results_json(result: GradeResult, rubric: Rubric, *, output_format: str =
     data: dict[str, Any] = {
         "score": _round(tally(tests).earned),
         "execution_time": _round(max(float(result.execution_time or 0.0), 0.0), 2),
-        "output": _total_line(tests, output_format) + _summary(result, output_format),
+        "output": _summary(result, output_format),
         "output_format": output_format,
         "test_output_format": "text",
         "test_name_format": "text",
@@ -262,7 +256,7 @@ def timeout_results(rubric: Rubric, *, elapsed: float, limit: float, detail: str
     tests = []
     for spec in rubric.tests:
         if spec.id in done:
-            tests.append(_test_entry(done[spec.id], layers))
+            tests.append(_test_entry(show(done[spec.id], "student"), layers))
             continue
         entry = _gsu_entry(name=spec.name, number=spec.number, score=0.0, max_score=spec.points,
                            visibility=spec.visibility, tags=_tags(spec.function, spec.check, ()),
@@ -270,17 +264,17 @@ def timeout_results(rubric: Rubric, *, elapsed: float, limit: float, detail: str
         entry["extra_data"] = {"test_id": spec.id, "status": "timeout"}
         tests.append(entry)
     completed = sum(1 for spec in rubric.tests if spec.id in done)
-    summary = "**Grading ran out of time.** "
+    summary = f"**Score: {_entries_totals(tests).sentence}.**\n\n**Grading ran out of time.** "
     if completed:
         summary += (f"{completed} of {len(rubric.tests)} tests finished before the limit and keep their points; "
                     "the others were stopped. ")
     summary += message
     if output_format == "html":
-        summary = "<p>" + html.escape(summary.replace("**", "")) + "</p>"
+        summary = markdown_to_html(summary)
     return {
         "score": _round(tally(tests).earned),
         "execution_time": _round(max(float(elapsed), 0.0), 2),
-        "output": _total_line(tests, output_format) + summary,
+        "output": summary,
         "output_format": output_format,
         "test_output_format": "text",
         "test_name_format": "text",
@@ -305,7 +299,7 @@ def leaderboard_entries(result: GradeResult) -> list[dict[str, Any]]:
         ratio = _measured_ratio(test)
         if ratio is not None:
             ratios.append(ratio)
-        columns.append({"name": f"{_function_label(test.function)} speed (× reference)",
+        columns.append({"name": f"{function_label(test.function)} speed (× reference)",
                         "value": _round(ratio, 3) if ratio is not None else "n/a", "order": "asc"})
     if speed_tests:
         overall: Any = "n/a"
@@ -358,12 +352,15 @@ def _gsu_entry(*, name: str, number: str, score: float, max_score: float, visibi
     return entry
 
 
-def _test_entry(test: TestResult, isolation_layers: Iterable[str]) -> dict[str, Any]:
-    visible = test.visibility == "visible"
-    try:
-        output = _visible_output(test) if visible else _hidden_output(test)
-    except Exception:  # noqa: BLE001 - unexpected detail data must not cost the whole results.json
-        output = (test.summary or "") if visible else _category_hint(test.function, test.check)
+def _in_result_order(result: GradeResult, decision: Decision) -> list[ShownTest]:
+    """The decision's tests in the order of ``result.tests`` (the order results.json has always had)."""
+    by_id = {s.test.test_id: s for s in decision.tests}
+    return [by_id[t.test_id] for t in result.tests]
+
+
+def _test_entry(shown: ShownTest, isolation_layers: Iterable[str]) -> dict[str, Any]:
+    test = shown.test
+    output = _visible_output(shown) if shown.details else _hidden_output(shown)
     entry = _gsu_entry(name=test.name or test.test_id, number=str(test.number or "0"), score=test.score,
                        max_score=test.max_score, visibility=test.visibility if test.visibility else "visible",
                        tags=_tags(test.function, test.check, test.tags), output=_cut(output, MAX_TEST_OUTPUT),
@@ -400,13 +397,16 @@ def _tags(function: str, check: str, extra: Iterable[str]) -> list[str]:
 # --------------------------------------------------------------------------- test output text
 
 
-def _visible_output(test: TestResult) -> str:
+def _visible_output(shown: ShownTest) -> str:
     """Everything a student may see about a visible test, as plain text."""
+    test = shown.test
     parts: list[str] = []
+    if shown.informational and shown.status == "info":
+        parts.append("For information only: this test carries no points.")
     if test.summary:
-        parts.append(test.summary.strip())
-    if test.status is not Status.PASSED and test.hint:
-        parts.append("Hint: " + test.hint.strip())
+        parts.append(in_context(test.summary.strip(), "student"))
+    if shown.hint:
+        parts.append("Hint: " + in_context(shown.hint.strip(), "student"))
     for event in test.events:
         parts.append(_event_text(event, detailed=True))
     failing = next((case for case in test.cases if not case.passed), None)
@@ -429,14 +429,14 @@ def _visible_output(test: TestResult) -> str:
     return "\n\n".join(parts)
 
 
-def _hidden_output(test: TestResult) -> str:
+def _hidden_output(shown: ShownTest) -> str:
     """A non-visible test: category-level text only (function and kind of check, event titles)."""
-    when = VISIBILITY_PHRASES.get(test.visibility, "later")
+    test = shown.test
     parts = [
-        f"The inputs and values of this test are not shown (its details are released {when}).",
-        "What it checks: " + _category_hint(test.function, test.check),
+        f"The inputs and values of this test are not shown: a hidden test, {shown.release}.",
+        "What it checks: " + (shown.hint or f"the {test.check} of {test.function}."),
     ]
-    titles = sorted({_event_title(event.kind) for event in test.events if event.kind != "note"})
+    titles = sorted({event_title(event.kind) for event in test.events if event.kind != "note"})
     if titles:
         parts.append("During this test your code: " + ", ".join(t.lower() for t in titles) + ".")
     if test.status is Status.SKIPPED:
@@ -481,242 +481,57 @@ def _speed_text(test: TestResult) -> str:
 
 
 def _event_text(event: SandboxEvent, *, detailed: bool) -> str:
-    text = f"[{_event_title(event.kind)}] {event.message.strip()}"
+    text = f"[{event_title(event.kind)}] {event.message.strip()}"
     if detailed and event.detail:
         text += "\n" + _cut(event.detail.rstrip(), 3000)
     return text
-
-
-def _category_hint(function: str, check: str) -> str:
-    try:
-        from grader.report.hints import category_hint
-        hint = category_hint(function, check)
-    except Exception:  # the report package is optional here
-        hint = ""
-    return hint or f"the {check} of {function}."
-
-
-def _event_title(kind: str) -> str:
-    try:
-        from grader.report.hints import event_title
-        return event_title(kind)
-    except Exception:
-        return kind.replace("_", " ").capitalize()
-
-
-def _function_label(name: str) -> str:
-    try:
-        from grader.report.text import function_label
-        return function_label(name)
-    except Exception:
-        return name
 
 
 # --------------------------------------------------------------------------- top-level output
 
 
 def _summary(result: GradeResult, output_format: str) -> str:
-    """The report summary in ``output_format``; a short built-in summary if the report fails."""
-    text = None
-    try:
-        import grader.report as report
-
-        if output_format == "html" and hasattr(report, "render_html_summary"):
-            text = report.render_html_summary(result)
-        else:
-            text = report.render_markdown_summary(result)
-            if output_format == "html":
-                text = markdown_to_html(text)
-    except Exception:  # report unavailable or broken: never lose the results because of it
-        text = None
-    if not isinstance(text, str) or not text.strip():
-        text = _fallback_summary(result, output_format)
+    """The report summary (the student's) in ``output_format``."""
+    text = render_markdown_summary(result)
+    if output_format == "html":
+        text = markdown_to_html(text)
     return _cut(text, MAX_SUMMARY_OUTPUT)
 
 
-HTML_TAGS = frozenset({"h2", "h3", "h4", "p", "strong", "code", "pre", "ul", "li", "table", "thead", "tbody",
+HTML_TAGS = frozenset({"h2", "h3", "h4", "p", "strong", "em", "code", "pre", "ul", "li", "table", "thead", "tbody",
                        "tr", "th", "td", "br"})
-"""Every element :func:`markdown_to_html` can produce, all without attributes: plain structural
+"""Every element :func:`markdown_to_html` keeps, all without attributes: plain structural
 markup that HTML sanitisers keep (no style, class, links, images, scripts or forms)."""
 
 
+@functools.lru_cache(maxsize=1)
+def _markdown():
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
 def markdown_to_html(text: str) -> str:
-    """HTML for the Markdown subset of the report summary (``output_format: "html"``).
+    """HTML of a Markdown text (``output_format: "html"``): CommonMark and pipe tables.
 
-    Handles what :func:`grader.report.render_markdown_summary` writes: ``#``
-    headings, paragraphs, ``-`` lists (two levels), pipe tables, fenced code,
-    ``**bold**``, code spans and backslash escapes.  Every piece of text is
-    HTML-escaped and only the attribute-free elements of :data:`HTML_TAGS`
-    are produced, so nothing student-controlled can become markup and
-    Gradescope's sanitiser has nothing to remove.  Anything else is kept as
-    escaped text.
+    ``markdown-it-py`` renders it with raw HTML disabled (any ``<tag>`` in the text stays text), and
+    ``nh3`` keeps only the elements of :data:`HTML_TAGS` and no attribute at all (a link keeps
+    its text, not its target), so nothing student-controlled becomes markup and Gradescope's
+    sanitiser has nothing to remove.
     """
-    lines = text.replace("\r\n", "\n").split("\n")
-    out: list[str] = []
-    paragraph: list[str] = []
-    depth = 0  # open <ul> levels
+    import nh3
 
-    def flush() -> None:
-        nonlocal depth
-        if paragraph:
-            out.append("<p>" + _inline_html(" ".join(paragraph)) + "</p>")
-            paragraph.clear()
-        while depth:
-            out.append("</li></ul>")
-            depth -= 1
-
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        stripped = line.strip()
-        fence = len(stripped) - len(stripped.lstrip("`"))
-        if fence >= 3:
-            flush()
-            end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == "`" * fence), len(lines))
-            out.append("<pre><code>" + html.escape("\n".join(lines[i + 1:end])) + "</code></pre>")
-            i = end + 1
-            continue
-        if not stripped:
-            flush()
-        elif stripped.startswith("#") and stripped.lstrip("#").startswith(" "):
-            flush()
-            level = min(max(len(stripped) - len(stripped.lstrip("#")), 2), 4)
-            out.append(f"<h{level}>" + _inline_html(stripped.lstrip("#").strip()) + f"</h{level}>")
-        elif stripped.startswith("|") and i + 1 < len(lines) and set(lines[i + 1].strip()) <= set("|-: ") \
-                and "-" in lines[i + 1]:
-            flush()
-            header = _table_cells(stripped)
-            rows = []
-            i += 2
-            while i < len(lines) and lines[i].strip().startswith("|"):
-                rows.append(_table_cells(lines[i].strip()))
-                i += 1
-            out.append("<table><thead><tr>" + "".join(f"<th>{_inline_html(c)}</th>" for c in header)
-                       + "</tr></thead><tbody>"
-                       + "".join("<tr>" + "".join(f"<td>{_inline_html(c)}</td>" for c in row) + "</tr>" for row in rows)
-                       + "</tbody></table>")
-            continue
-        elif stripped.startswith("- "):
-            if paragraph:
-                out.append("<p>" + _inline_html(" ".join(paragraph)) + "</p>")
-                paragraph.clear()
-            level = 2 if line.startswith(("  ", "\t")) and depth >= 1 else 1
-            if level > depth:
-                out.append("<ul><li>")
-                depth += 1
-            else:
-                while depth > level:
-                    out.append("</li></ul>")
-                    depth -= 1
-                out.append("</li><li>")
-            out.append(_inline_html(stripped[2:]))
-        elif depth and line.startswith("  "):
-            out.append(" " + _inline_html(stripped))  # continuation of a list item
-        else:
-            if depth:
-                flush()
-            paragraph.append(stripped)
-        i += 1
-    flush()
-    return "\n".join(out)
+    return nh3.clean(_markdown().render(text), tags=set(HTML_TAGS), attributes={}).strip()
 
 
-def _table_cells(row: str) -> list[str]:
-    """Cells of a pipe-table row; ``\\|`` is an escaped pipe inside a cell."""
-    cells, current, i = [], "", 0
-    body = row.strip()
-    body = body[1:] if body.startswith("|") else body
-    while i < len(body):
-        if body[i] == "\\" and i + 1 < len(body):
-            current += body[i:i + 2]
-            i += 2
-            continue
-        if body[i] == "|":
-            cells.append(current.strip())
-            current = ""
-        else:
-            current += body[i]
-        i += 1
-    if current.strip():
-        cells.append(current.strip())
-    return cells
-
-
-def _inline_html(text: str) -> str:
-    """Inline Markdown (code spans, backslash escapes, ``**bold**``) as escaped HTML."""
-    out: list[str] = []
-    bold = False
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "\\" and i + 1 < len(text) and not text[i + 1].isalnum() and not text[i + 1].isspace():
-            out.append(html.escape(text[i + 1]))
-            i += 2
-        elif char == "`":
-            run = len(text[i:]) - len(text[i:].lstrip("`"))
-            close = text.find("`" * run, i + run)
-            while close != -1 and text[close + run:close + run + 1] == "`":
-                close = text.find("`" * run, close + run + 1)
-            if close == -1:
-                out.append(html.escape("`" * run))
-                i += run
-            else:
-                out.append("<code>" + html.escape(text[i + run:close].strip()) + "</code>")
-                i = close + run
-        elif text.startswith("**", i):
-            out.append("</strong>" if bold else "<strong>")
-            bold = not bold
-            i += 2
-        else:
-            out.append(html.escape(char))
-            i += 1
-    if bold:
-        out.append("</strong>")
-    return "".join(out)
-
-
-def _total_line(tests: list[dict[str, Any]], output_format: str) -> str:
-    """The total score of *all* tests, as the first line of the top-level output, when some are not visible.
-
-    Gradescope does not show students their total while tests with a delayed
-    visibility (``after_due_date``, ``after_published``) are still hidden
-    (docs/specs.md: "If test cases are hidden, students will not be able to see
-    their total score"), and the report summary only counts visible tests.  The
-    top-level output is always shown, so the total goes there.  It is built from
-    the ``tests[]`` entries themselves, so it always equals ``score``.
-    """
+def _entries_totals(tests: list[dict[str, Any]]) -> Totals:
+    """The student's totals of ``tests[]`` entries (for a document built without a GradeResult)."""
     delayed = [t for t in tests if t.get("visibility", "visible") != "visible" and t.get("max_score", 0) > 0]
-    if not delayed:
-        return ""
-    score, max_score = _round(tally(tests).earned), _round(tally(tests).possible)
-    pending = _round(tally(delayed).possible)
-    whens = sorted({VISIBILITY_PHRASES.get(t.get("visibility", ""), "later") for t in delayed})
-    head = f"Total score: {_fmt(score)} / {_fmt(max_score)} points"
-    tail = (f"(all tests, including the {_fmt(pending)} points of {len(delayed)} test"
-            f"{'s' if len(delayed) != 1 else ''} whose details are shown {' or '.join(whens)}).")
-    if output_format == "html":
-        return f"<p><strong>{html.escape(head)}</strong> {html.escape(tail)}</p>\n"
-    return f"**{head}** {tail}\n\n"
-
-
-def _fallback_summary(result: GradeResult, output_format: str) -> str:
-    """Score per function and test, from trusted fields only (names come from the rubric)."""
-    total = tally(result.tests)
-    lines = [f"Total: {_fmt(total.earned)} / {_fmt(total.possible)} points."]
-    pending = pending_points(result.tests)
-    if pending:
-        lines.append(f"{_fmt(pending)} of these points are in tests whose details are shown later.")
-    if result.internal_error:
-        lines.append("The autograder had an internal problem; please contact the course staff.")
-    for problem in result.submission.problems:
-        lines.append(f"Problem with your files: {problem.message}")
-    for test in result.tests:
-        status = {"passed": "passed", "failed": "failed", "partial": "partial credit",
-                  "error": "error", "skipped": "not run"}[test.status.value]
-        lines.append(f"{test.number} {test.name}: {_fmt(test.score)}/{_fmt(test.max_score)} ({status})")
-    if output_format == "html":
-        return "<pre>" + html.escape("\n".join(lines)) + "</pre>"
-    return "\n".join("    " + line for line in lines)  # an indented code block: no Markdown interpretation
+    shown = [t for t in tests if t.get("visibility", "visible") == "visible"]
+    sums = tally(shown)
+    releases = sorted({RELEASE.get(t.get("visibility", ""), "results later") for t in delayed})
+    return Totals(round(sums.earned, 4), round(sums.possible, 4), tally(delayed).possible, len(delayed),
+                  " or ".join(releases))
 
 
 def _extra_data(result: GradeResult) -> dict[str, Any]:
@@ -743,10 +558,6 @@ def _round(value: Optional[float], digits: int = 6) -> float:
         return 0.0
     rounded = round(float(value), digits)
     return 0.0 if rounded == 0 else rounded  # no "-0.0"
-
-
-def _fmt(value: float) -> str:
-    return _num(value, "g")
 
 
 def _finite(value: Any) -> bool:

@@ -279,15 +279,17 @@ def _function(name: str, shown: list[ShownTest]) -> ShownFunction:
     return ShownFunction(name, function_label(name), sums.earned, sums.possible, pending, status, tuple(shown))
 
 
+def show(test: TestResult, reader: str) -> ShownTest:
+    """One test as ``reader`` sees it."""
+    details = sees_details(test, reader)
+    return ShownTest(test=test, details=details, status=_status(test, details), informational=test.max_score <= 0,
+                     hint=test_hint(test, reader), release="" if details else RELEASE.get(test.visibility, "results later"))
+
+
 def decide(result: GradeResult, audience: str = "student") -> Decision:
     """What ``audience`` ("student", "instructor", or "kit") sees of ``result``."""
     reader = reader_for(result, audience)
-    shown: list[ShownTest] = []
-    for test in sorted(result.tests, key=lambda t: number_key(t.number)):
-        details = sees_details(test, reader)
-        shown.append(ShownTest(test=test, details=details, status=_status(test, details),
-                               informational=test.max_score <= 0, hint=test_hint(test, reader),
-                               release="" if details else RELEASE.get(test.visibility, "results later")))
+    shown = [show(test, reader) for test in sorted(result.tests, key=lambda t: number_key(t.number))]
     names = list(FUNCTIONS) + sorted({t.function for t in result.tests} - set(FUNCTIONS))
     functions = tuple(_function(name, [s for s in shown if s.test.function == name]) for name in names)
     hidden = [t for t in result.tests if t.hidden_from_student and t.max_score > 0]
