@@ -63,6 +63,8 @@ def test_grade_writes_valid_results_json_and_report(reference_submission, tmp_pa
 
 def test_grade_low_score_still_exits_zero(tmp_path, fast_rubric):
     (tmp_path / "word2vec.py").write_text("def sigmoid(x):\n    return 0\n", encoding="utf-8")
+    (tmp_path / "sgd.py").write_text("def sgd(f, x0, step, iterations, postprocessing=None, useSaved=False,\n"
+                                     "        PRINT_EVERY=10):\n    return x0\n", encoding="utf-8")
     out_json = tmp_path / "r.json"
     proc = run_cli("grade", str(tmp_path), "--json", str(out_json), "--rubric", str(fast_rubric))
     assert proc.returncode == 0, proc.stderr

@@ -102,36 +102,36 @@ def grades_csv(rows: list[tuple[BatchItem, dict[str, Any]]], test_ids: list[str]
 
 def write_student_files(out_dir: Path, key: str, result: GradeResult, rubric: Any) -> list[str]:
     """Write ``<key>/report.html`` (instructor view) and ``<key>/results.json``; returns problems."""
+    from grader.report import write_report
+
     problems: list[str] = []
     folder = out_dir / key
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        from grader.report import write_report
-
         tmp = folder / ".report.html.tmp"
         write_report(result, tmp, audience="instructor")
         os.replace(tmp, folder / "report.html")
-    except Exception as exc:  # noqa: BLE001 - a rendering bug must not stop the batch
+    except OSError as exc:  # a full disk or an unwritable folder costs this file, not the batch
         problems.append(f"{key}/report.html: {type(exc).__name__}: {exc}")
-    try:
-        from grader.gradescope.results_json import to_results_json, write_results_json
+    from grader.gradescope.results_json import ResultsValidationError, to_results_json, write_results_json
 
+    try:
         tmp = folder / ".results.json.tmp"
         write_results_json(tmp, to_results_json(result, rubric))
         os.replace(tmp, folder / "results.json")
-    except Exception as exc:  # noqa: BLE001
+    except (OSError, ResultsValidationError) as exc:
         problems.append(f"{key}/results.json: {type(exc).__name__}: {exc}")
     return problems
 
 
 def write_dashboard(out_dir: Path, entries: list[tuple[BatchItem, GradeResult]], title: str) -> list[str]:
     """Render ``index.html`` from the finished submissions; returns problems."""
-    try:
-        from grader.report import DashboardEntry, render_dashboard
+    from grader.report import DashboardEntry, render_dashboard
 
-        html = render_dashboard([DashboardEntry(result=result, report_href=f"{item.key}/report.html",
-                                                label=item.label) for item, result in entries], title=title)
+    html = render_dashboard([DashboardEntry(result=result, report_href=f"{item.key}/report.html",
+                                            label=item.label) for item, result in entries], title=title)
+    try:
         atomic_write_text(out_dir / "index.html", html)
-        return []
-    except Exception as exc:  # noqa: BLE001
+    except OSError as exc:
         return [f"index.html: {type(exc).__name__}: {exc}"]
+    return []

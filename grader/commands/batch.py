@@ -17,6 +17,9 @@ import argparse
 import sys
 from pathlib import Path
 
+GROUP = "instructors"
+EXAMPLE = "w2v-grader batch export.zip --out grades/ -j 2"
+
 
 def _jobs(text: str) -> int:
     try:

@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+GROUP = "staff"
+EXAMPLE = "w2v-grader build-autograder --out autograder.zip"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``build-autograder`` sub-command."""

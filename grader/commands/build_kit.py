@@ -6,6 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+GROUP = "staff"
+EXAMPLE = "w2v-grader build-kit --out w2v-check-kit.zip"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(

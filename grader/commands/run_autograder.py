@@ -11,6 +11,9 @@ from pathlib import Path
 from grader.gradescope.engine import DEFAULT_ENGINE
 from grader.gradescope.run_autograder import DEFAULT_GRACE, DEFAULT_ROOT, ROOT_ENV
 
+GROUP = "internal"
+EXAMPLE = "w2v-grader run-autograder   (Gradescope's run_autograder calls it)"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``run-autograder`` sub-command."""

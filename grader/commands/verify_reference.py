@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+GROUP = "staff"
+EXAMPLE = "w2v-grader verify-reference"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``verify-reference`` sub-command."""

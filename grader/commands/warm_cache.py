@@ -14,12 +14,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from grader.commands._common import load_rubric_or_report
+from grader.commands._common import help_text, load_rubric_or_report
+
+GROUP = "internal"
+EXAMPLE = "w2v-grader warm-cache   (setup.sh runs it when the image is built)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("warm-cache", help="precompute the reference's expected values for a rubric",
-                                   description=__doc__.split("\n\n")[0])
+                                   **help_text(__doc__))
     parser.add_argument("--rubric", type=Path, metavar="FILE", help="rubric TOML (default: the bundled one)")
     parser.set_defaults(func=run)
 

@@ -8,17 +8,20 @@ that cannot be read are routed to a human (NEEDS_HUMAN).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+
+from grader.commands._common import help_text
+
+GROUP = "instructors"
+EXAMPLE = "w2v-grader written answers.md --html written.html"
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "written",
         help="check the written answers (derivations) of one student or a folder of students",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **help_text(__doc__),
     )
     p.add_argument("answers", metavar="ANSWERS", type=Path, help="a .md/.tex/.txt answer sheet, or a folder of them")
     p.add_argument("--json", metavar="FILE", type=Path, help="write the JSON report here")

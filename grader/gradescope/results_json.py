@@ -52,7 +52,7 @@ from typing import Any, Iterable, Optional
 
 from grader.report import render_markdown_summary
 from grader.report.hints import event_title
-from grader.report.policy import RELEASE, Decision, ShownTest, Totals, decide, in_context, show
+from grader.report.policy import Decision, ShownTest, Totals, decide, in_context, release_words, show
 from grader.report.text import function_label
 from grader.results import (
     CaseResult,
@@ -529,9 +529,8 @@ def _entries_totals(tests: list[dict[str, Any]]) -> Totals:
     delayed = [t for t in tests if t.get("visibility", "visible") != "visible" and t.get("max_score", 0) > 0]
     shown = [t for t in tests if t.get("visibility", "visible") == "visible"]
     sums = tally(shown)
-    releases = sorted({RELEASE.get(t.get("visibility", ""), "results later") for t in delayed})
     return Totals(round(sums.earned, 4), round(sums.possible, 4), tally(delayed).possible, len(delayed),
-                  " or ".join(releases))
+                  release_words(t.get("visibility", "") for t in delayed))
 
 
 def _extra_data(result: GradeResult) -> dict[str, Any]:

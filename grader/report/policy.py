@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterable, Optional
 
 from grader.report.hints import category_hint
 from grader.report.text import fmt_points, function_label
@@ -210,6 +210,12 @@ class Decision:
         return in_context(text, self.reader)
 
 
+def release_words(visibilities: Iterable[str]) -> str:
+    """When the results of tests of these visibilities come, in one phrase ("" for none)."""
+    releases = sorted({RELEASE.get(v, "results later") for v in visibilities})
+    return releases[0] if len(releases) == 1 else ("results later (each test says when)" if releases else "")
+
+
 def reader_for(result: GradeResult, audience: str) -> str:
     """The reader behind an ``audience``: a ``check`` run's student is the kit's."""
     if audience in READERS and audience != "student":
@@ -293,8 +299,7 @@ def decide(result: GradeResult, audience: str = "student") -> Decision:
     names = list(FUNCTIONS) + sorted({t.function for t in result.tests} - set(FUNCTIONS))
     functions = tuple(_function(name, [s for s in shown if s.test.function == name]) for name in names)
     hidden = [t for t in result.tests if t.hidden_from_student and t.max_score > 0]
-    releases = sorted({RELEASE.get(t.visibility, "results later") for t in hidden})
-    release = " or ".join(releases)
+    release = release_words(t.visibility for t in hidden)
     if reader == "instructor":
         totals = Totals(result.score, result.max_score, tally(hidden).possible, len(hidden), release,
                         hidden_earned=tally(hidden).earned, reader=reader)
@@ -303,3 +308,37 @@ def decide(result: GradeResult, audience: str = "student") -> Decision:
         totals = Totals(round(seen.earned, 4), round(seen.possible, 4), tally(hidden).possible, len(hidden),
                         release, reader=reader)
     return Decision(reader, tuple(shown), functions, totals, ADVICE[reader])
+
+
+# -- what scripts are told: one exit-code scheme for grade, check and batch ---------------------------
+
+EXIT_OK = 0
+"""grade: graded, every required file usable (whatever the score); check: every visible test passed."""
+EXIT_FIX = 1
+"""The submission needs fixing: a required file is missing or unreadable (every command; a batch row
+says so in grades.csv's ``exit`` column); for ``check`` also any visible test that did not pass."""
+EXIT_USAGE = 2
+"""A usage error: bad options, a missing path, an invalid rubric."""
+EXIT_FAULT = 3
+"""The grader failed (not the submission's fault)."""
+
+UNUSABLE_KINDS = frozenset({"missing_file", "syntax_error", "import_error"})
+"""Submission problems that leave a required file ungradable as submitted."""
+
+
+def unusable(result: GradeResult) -> list[str]:
+    """Why the submission is unusable as submitted (messages of its file problems), or []."""
+    return [e.message for e in result.submission.problems if e.kind in UNUSABLE_KINDS]
+
+
+def exit_code(result: GradeResult) -> int:
+    """The process exit code for a graded ``result`` (see :data:`EXIT_OK` … :data:`EXIT_FAULT`)."""
+    if result.internal_error:
+        return EXIT_FAULT
+    if unusable(result):
+        return EXIT_FIX
+    if result.mode == "check":
+        failing = any(t.status not in (Status.PASSED, Status.SKIPPED) and t.max_score > 0 for t in result.tests)
+        problems = any(e.kind != "suspicious" for e in result.events)
+        return EXIT_FIX if failing or problems else EXIT_OK
+    return EXIT_OK

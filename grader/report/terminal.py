@@ -7,6 +7,8 @@ statuses and wording as the HTML report and the Gradescope output for the same r
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -18,16 +20,25 @@ MARK: dict[str, str] = {"passed": "PASS", "partial": "PART", "failed": "FAIL", "
                         "pending": "PEND", "info": "INFO"}
 SYMBOL: dict[str, str] = {"failed": "✗", "partial": "◐", "error": "!", "info": "i"}
 PREVIEW_CHARS = 160
+COLOURS: dict[str, str] = {"passed": "32", "partial": "33", "failed": "31", "error": "31", "info": "36"}
+"""ANSI colour of each function status (only on a terminal, never with ``NO_COLOR`` set)."""
+
+
+def use_colour(stream=None) -> bool:
+    """Colours on a terminal only, and never when ``NO_COLOR`` is set (https://no-color.org)."""
+    stream = stream or sys.stdout
+    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
 
 
 def print_summary(result: GradeResult, *, html_path: Optional[Path] = None, first_failure: bool = True,
                   audience: str = "student") -> None:
     """Print the per-function table, problems, each failing test (the first one's values) and the total."""
-    print(render_summary(result, html_path=html_path, first_failure=first_failure, audience=audience), end="")
+    print(render_summary(result, html_path=html_path, first_failure=first_failure, audience=audience,
+                         colour=use_colour()), end="")
 
 
 def render_summary(result: GradeResult, *, html_path: Optional[Path] = None, first_failure: bool = True,
-                   audience: str = "student", decision: Optional[Decision] = None) -> str:
+                   audience: str = "student", decision: Optional[Decision] = None, colour: bool = False) -> str:
     """The terminal summary as text (what :func:`print_summary` prints)."""
     decision = decision or decide(result, audience)
     out: list[str] = [f"w2v-grader {result.grader_version} — {result.mode} of {result.submission.root}"]
@@ -45,7 +56,10 @@ def render_summary(result: GradeResult, *, html_path: Optional[Path] = None, fir
         if not function.tests:
             continue
         pending = f"  (+{fmt_points(function.pending)} pending)" if function.pending else ""
-        out.append(f"  [{MARK.get(function.status, function.status)}] {function.name:<30} "
+        mark = MARK.get(function.status, function.status)
+        if colour and function.status in COLOURS:
+            mark = f"\x1b[{COLOURS[function.status]}m{mark}\x1b[0m"
+        out.append(f"  [{mark}] {function.name:<30} "
                    f"{fmt_points(function.earned):>5} / {fmt_points(function.possible):<5}{pending}".rstrip())
         for shown in sorted(function.tests, key=lambda s: s.informational):  # scored tests first
             if not shown.details or not (shown.failing or shown.status == "info"):
