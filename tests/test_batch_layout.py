@@ -255,6 +255,15 @@ def test_grades_csv_shape_and_formula_escaping(tmp_path: Path) -> None:
     assert rows[2][1] == "'=HYPERLINK(\"http://x\")"
     assert rows[3][0] == "submission_3" and rows[3][3] == "" and rows[3][rows[0].index("status")] == "grader_error"
     assert rows[3][rows[0].index("error")] == "boom"
+    assert [r[-1] for r in rows] == ["exit", "0", "0", "3"]  # grade's exit code for each row
+
+
+def test_csv_exit_column_matches_grade_for_an_unusable_submission() -> None:
+    from grader.batch.outputs import row_exit_code
+
+    problem = {"kind": "missing_file", "message": "word2vec.py is missing: you submitted the notebook instead."}
+    assert row_exit_code({"status": "graded", "result": {"submission": {"problems": [problem]}}}) == 1
+    assert row_exit_code({"status": "graded", "result": {"submission": {"problems": []}}}) == 0
 
 
 # --- FileLock ----------------------------------------------------------------------------------------

@@ -72,11 +72,27 @@ def _number(value: Optional[float]) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
 
 
+def row_exit_code(record: dict[str, Any]) -> int:
+    """The exit code ``w2v-grader grade`` gives this row's submission (one scheme: :mod:`grader.report.policy`)."""
+    from grader.report.policy import EXIT_FAULT, EXIT_FIX, EXIT_OK, UNUSABLE_KINDS
+
+    result = record.get("result") or {}
+    if record.get("status") != STATUS_GRADED or result.get("internal_error"):
+        return EXIT_FAULT
+    problems = (result.get("submission") or {}).get("problems") or []
+    return EXIT_FIX if any(p.get("kind") in UNUSABLE_KINDS for p in problems) else EXIT_OK
+
+
 def grades_csv(rows: list[tuple[BatchItem, dict[str, Any]]], test_ids: list[str]) -> str:
-    """CSV text: header ``id,name,email,total,<test ids...>,max_total,status,submission,error``."""
+    """CSV text: header ``id,name,email,total,<test ids...>,max_total,status,submission,error,exit``.
+
+    ``total`` and the test columns are the score stage's points (``GradeResult.score``, each test's
+    ``score``): the instructor's totals, as on the dashboard.  ``exit`` is :func:`row_exit_code`.
+    """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(["id", "name", "email", "total", *test_ids, "max_total", "status", "submission", "error"])
+    writer.writerow(["id", "name", "email", "total", *test_ids, "max_total", "status", "submission", "error",
+                     "exit"])
     for item, record in rows:
         student = item.student
         result = record.get("result") or {}
@@ -92,6 +108,7 @@ def grades_csv(rows: list[tuple[BatchItem, dict[str, Any]]], test_ids: list[str]
             record.get("status", ""),
             _cell(student.submission_id or item.source),
             _cell((record.get("error") or "").splitlines()[0][:300] if record.get("error") else ""),
+            row_exit_code(record),
         ])
     return buf.getvalue()
 
