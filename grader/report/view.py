@@ -117,6 +117,19 @@ def _group_blocked(failing: list[TestView], problems: list[EventView],
     return [v for v in failing if v.test_id not in grouped], groups
 
 
+def _say_once(failing: list[TestView]) -> None:
+    """The first failing card of a function is expanded; later ones fold their cases, and a hint is given once."""
+    functions: set[str] = set()
+    hints: dict[str, str] = {}
+    for v in failing:
+        v.fold_cases = v.function in functions and bool(v.cases)
+        functions.add(v.function)
+        if v.hint and v.hint in hints:
+            v.hint_as, v.hint = hints[v.hint], ""
+        elif v.hint:
+            hints[v.hint] = v.number
+
+
 def build_report_view(result: GradeResult, audience: str = "student", *, with_charts: bool = True,
                       decision: Optional[Decision] = None) -> ReportView:
     """The report's view data for ``audience`` ("student", "instructor"; a ``check`` run's student is the kit's)."""
@@ -166,6 +179,7 @@ def build_report_view(result: GradeResult, audience: str = "student", *, with_ch
 
     failing = [] if result.internal_error else [v for v in shown if v.failing]
     failing, blocked = _group_blocked(failing, problems, result)
+    _say_once(failing)
     for v in views:
         if v in failing or v.redacted or v.gradcheck is not None or v.speed is not None:
             v.link = v.anchor

@@ -138,6 +138,8 @@ class TestView:
     events: list[EventView] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     link: str = "all-tests"  # where the summary links to: the test's own card when the page has one
+    fold_cases: bool = False  # its cases start collapsed (an earlier card of the same function is expanded)
+    hint_as: str = ""  # its hint is the one already given for this earlier test number (said once)
 
     @property
     def failing(self) -> bool:
