@@ -236,7 +236,7 @@ def test_failing_test_shows_reproducer_values_heatmap_and_hint(pages):
     text = visible_text(page)
     assert "What to fix" in text
     assert "from word2vec import negSamplingLossAndGradient" in text  # reproducer
-    assert "first mismatch [2, 0]" in text
+    assert "first mismatch at [2, 0]" in text
     assert "(8, 5)" in text and "float64" in text
     assert "Only rows 2, 6 differ (2 of 8); the other rows match." in text
     assert "np.add.at" in text  # the grader's hint
