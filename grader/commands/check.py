@@ -47,7 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-q", "--question", action="append", default=[], metavar="FUNCTION", dest="functions",
                         help="check only this function (repeatable)")
     parser.add_argument("--html", type=Path, metavar="FILE", help="report path (default: PATH/w2v-report.html)")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as Gradescope results.json")
+    parser.add_argument("--json", type=Path, metavar="FILE",
+                        help="also write the results as JSON (totals, and each test's status and points)")
     parser.add_argument("--rubric", type=Path, metavar="FILE", help="rubric TOML (default: the bundled one)")
     parser.set_defaults(func=run)
 
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if functions:
         rubric = dataclasses.replace(rubric, tests=tuple(t for t in rubric.tests if t.function in functions))
     html = args.html or (path / "w2v-report.html" if path.is_dir() else Path("w2v-report.html"))
-    from grader.commands.grade import grade_and_write
+    from grader.commands._common import grade_and_write
 
     code = grade_and_write(path, rubric, mode="check", json_path=args.json, html_path=html, audience="student",
                            quiet=False)

@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from grader.commands._common import help_text, load_rubric_or_report
+from grader.commands._common import grade_and_write, help_text, load_rubric_or_report
 
 GROUP = "instructors"
 EXAMPLE = "w2v-grader grade submission.zip --html report.html --json results.json"
@@ -53,30 +53,6 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     return grade_and_write(args.path, rubric, mode="grade", json_path=args.json, html_path=args.html,
                            audience=args.audience, quiet=args.quiet)
-
-
-def grade_and_write(path: Path, rubric, *, mode: str, json_path, html_path, audience: str, quiet: bool) -> int:
-    """Grade, write the requested files, print the terminal summary. Returns the exit code (one scheme)."""
-    from grader.pipeline import grade_submission
-    from grader.report.policy import exit_code
-    from grader.report.terminal import print_summary
-
-    result = grade_submission(path, rubric, mode=mode)  # never raises: a grader failure is result.internal_error
-    if json_path:
-        from grader.gradescope.results_json import to_results_json, write_results_json
-
-        write_results_json(json_path, to_results_json(result, rubric))
-    if html_path:
-        from grader.report import write_report
-
-        try:
-            write_report(result, html_path, audience=audience)
-        except OSError as exc:
-            print(f"w2v-grader: could not write the report: {exc}", file=sys.stderr)
-            html_path = None
-    if not quiet:
-        print_summary(result, html_path=html_path, audience=audience)
-    return exit_code(result)
 
 
 def _write_internal_error(json_path, message: str) -> None:

@@ -165,7 +165,6 @@ requires-python = ">=3.9"
 dependencies = [
     "numpy>=1.24,<3",
     "scipy>=1.10,<2",
-    "matplotlib>=3.7,<4",
     "jinja2>=3.1,<4",
     "nh3>=0.2,<1",
     "tomli>=2; python_version < '3.11'",

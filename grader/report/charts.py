@@ -1,5 +1,9 @@
 """Figures for the reports, drawn with matplotlib (Agg) and inlined as SVG data URIs.
 
+Where matplotlib is not installed (the students' self-check kit does not install it), the
+report's two figures, the error heatmap and the speed chart, are drawn as plain SVG by
+:mod:`grader.report.svg` instead; the class dashboard's figures need matplotlib (batch mode).
+
 Every figure is embedded as ``<img src="data:image/svg+xml;base64,…">``: the
 page stays self-contained, vectors stay sharp in print, and nothing inside
 an image can run script or reach the network.  Each chart also gets alt
@@ -13,6 +17,8 @@ labels), never from the submission.
 from __future__ import annotations
 
 import base64
+import functools
+import importlib.util
 import io
 import math
 from dataclasses import dataclass
@@ -48,6 +54,12 @@ class Chart:
     alt: str
     width: int
     height: int
+
+
+@functools.cache
+def have_matplotlib() -> bool:
+    """Whether matplotlib can be imported here (the kit does not install it)."""
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _figure(width_in: float, height_in: float, *, left: float = 0.8, right: float = 0.25, top: float = 0.25,
@@ -152,6 +164,15 @@ def _speed_chart(verdicts: Sequence[SpeedVerdict], *, narrow: bool = False) -> O
     timed = [m for _, m in rows if m is not None]
     if not timed:
         return None
+    if not have_matplotlib():
+        from grader.report import svg
+
+        text, width, height = svg.speed_chart(rows, narrow)
+        alt = "Bar chart of CPU time per call. " + "; ".join(
+            f"{function_label(v.function)}: timing stopped at more than {fmt_ratio(v.ratio)} the reference" if m is None
+            else f"{function_label(v.function)} at {m.size_label}: yours {fmt_seconds(m.student_seconds)}, reference "
+                 f"{fmt_seconds(m.reference_seconds)} ({fmt_ratio(m.ratio)})" for v, m in rows) + "."
+        return Chart(svg.data_uri(text), alt, width, height)
     with _rc():
         labels = [f"{function_label(v.function)}\n" + ("timing stopped" if m is None else
                                                          m.size_label.split(", ")[0] if narrow else m.size_label)
@@ -222,6 +243,14 @@ def _heatmap(matrix: Sequence[Sequence[float]], title: str) -> Optional[Chart]:
     data[data <= NOISE] = 0.0  # rounding noise counts as a match
     rows, cols = data.shape
     top = float(data.max()) if data.size else 0.0
+    nonzero_rows = int(np.count_nonzero((data > 0).any(axis=1) | bad.any(axis=1)))
+    alt = (f"Heatmap of the absolute error of {title}, {rows}×{cols}: {nonzero_rows} of {rows} rows differ; "
+           f"largest finite error {top:.3g}" + (f"; {int(bad.sum())} entries are nan or inf" if bad.any() else "") + ".")
+    if not have_matplotlib():
+        from grader.report import svg
+
+        text, width, height = svg.heatmap(data, bad, title)
+        return Chart(svg.data_uri(text), alt, width, height)
     with _rc():
         width = 4.8
         height = min(max(rows / max(cols, 1) * 3.2 + 1.0, 1.8), 4.6)
@@ -248,9 +277,6 @@ def _heatmap(matrix: Sequence[Sequence[float]], title: str) -> Optional[Chart]:
         ax.set_title(title + (" (nan/inf shown darkest)" if bad.any() else ""), fontsize=9)
         cbar = fig.colorbar(image, ax=ax, shrink=0.9)
         cbar.set_label("|yours − expected|", fontsize=8)
-    nonzero_rows = int(np.count_nonzero((data > 0).any(axis=1) | bad.any(axis=1)))
-    alt = (f"Heatmap of the absolute error of {title}, {rows}×{cols}: {nonzero_rows} of {rows} rows differ; "
-           f"largest finite error {top:.3g}" + (f"; {int(bad.sum())} entries are nan or inf" if bad.any() else "") + ".")
     return _to_chart(fig, alt)
 
 

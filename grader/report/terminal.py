@@ -108,3 +108,23 @@ def _preview(value: Any, truncated: bool) -> str:
 def _cut(text: str, limit: int) -> str:
     text = text or ""
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def summary_json(result: GradeResult, audience: str = "student") -> dict[str, Any]:
+    """The summary as JSON data for scripts (``check --json``): the same decision the terminal prints."""
+    from grader.report.policy import exit_code
+
+    decision = decide(result, audience)
+    totals = decision.totals
+    return {
+        "reader": decision.reader,
+        "score": totals.earned,
+        "max_score": totals.possible,
+        "pending_points": totals.pending,
+        "totals": totals.sentence,
+        "exit_code": exit_code(result),
+        "functions": [{"name": f.name, "status": f.status, "score": f.earned, "max_score": f.possible,
+                       "pending_points": f.pending} for f in decision.functions if f.tests],
+        "tests": [{"test_id": s.test.test_id, "number": s.test.number, "name": s.test.name, "status": s.status,
+                   "score": s.points, "max_score": s.test.max_score} for s in decision.tests],
+    }
