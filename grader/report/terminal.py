@@ -48,10 +48,11 @@ def render_summary(result: GradeResult, *, html_path: Optional[Path] = None, fir
     for event in result.events:
         out.append(f"  ! {decision.message(event.message)}")
         if event.detail:
-            out.append("    " + _cut(event.detail, 600).replace("\n", "\n    "))
+            out.append("    " + _cut(decision.message(event.detail), 600).replace("\n", "\n    "))
     for note in result.submission.notes:
         out.append(f"  note: {note}")
     values_shown = not first_failure
+    said: set[str] = {decision.message(e.message) for e in result.events if e.message}
     for function in decision.functions:
         if not function.tests:
             continue
@@ -61,11 +62,21 @@ def render_summary(result: GradeResult, *, html_path: Optional[Path] = None, fir
             mark = f"\x1b[{COLOURS[function.status]}m{mark}\x1b[0m"
         out.append(f"  [{mark}] {function.name:<30} "
                    f"{fmt_points(function.earned):>5} / {fmt_points(function.possible):<5}{pending}".rstrip())
+        blocked: dict[str, int] = {}  # tests that could not run, by reason: one line per reason
         for shown in sorted(function.tests, key=lambda s: s.informational):  # scored tests first
             if not shown.details or not (shown.failing or shown.status == "info"):
                 continue
+            if shown.test.status.value == "error" and not shown.test.cases:
+                reason = decision.message(shown.test.summary)
+                blocked[reason] = blocked.get(reason, 0) + 1
+                continue
             out.extend(_test_lines(shown, decision, values=not values_shown))
             values_shown = values_shown or bool(shown.test.cases) and not shown.informational
+        for reason, count in blocked.items():
+            known = next((m for m in said if m and m in reason), None)
+            text = "the problem above" if known else ("the same reason as above" if reason in said else reason)
+            out.append(f"      ! {count} test{'s' if count != 1 else ''} could not run: {_cut(text, 300)}")
+            said.add(reason)
     out.append(f"  Total: {decision.totals.sentence}")
     if result.internal_error:
         out.append(f"  The grader failed internally. {decision.advice.staff}")

@@ -113,8 +113,18 @@ def _group_blocked(failing: list[TestView], problems: list[EventView],
         for v in tests:
             events += [e for e in v.events if (e.kind, e.message, e.detail) not in
                        {(x.kind, x.message, x.detail) for x in events}]
-        groups.append(BlockedGroup(reason or "These tests could not run.", tests, points, events))
+        groups.append(BlockedGroup(_once(reason, problems) or "These tests could not run.", tests, points, events))
     return [v for v in failing if v.test_id not in grouped], groups
+
+
+def _once(reason: str, problems: list[EventView]) -> str:
+    """``reason`` without the submission problem it quotes when "Problems found" already says it."""
+    for problem in problems:
+        message = problem.message.strip()
+        if message and message in reason:
+            head = reason.replace(message, "").strip().rstrip(":").strip()
+            return f"{head} (see “Problems found” above)." if head else "See “Problems found” above."
+    return reason
 
 
 def _say_once(failing: list[TestView]) -> None:
@@ -169,7 +179,7 @@ def build_report_view(result: GradeResult, audience: str = "student", *, with_ch
 
     problems = event_views(list(sub.problems) + list(result.events), files, redact=redact)
     for problem in problems:
-        problem.message = decision.message(problem.message)
+        problem.message, problem.detail = decision.message(problem.message), decision.message(problem.detail)
     functions = [_function_view(f, views) for f in decision.functions]
 
     shown = [v for v in views if not v.redacted]
@@ -180,6 +190,9 @@ def build_report_view(result: GradeResult, audience: str = "student", *, with_ch
     failing = [] if result.internal_error else [v for v in shown if v.failing]
     failing, blocked = _group_blocked(failing, problems, result)
     _say_once(failing)
+    for v in views:  # an informational test stopped by a submission problem: the problem is said above
+        if v.status.key == "info" and not v.cases and any(p.message and p.message in v.summary for p in problems):
+            v.summary = ""
     for v in views:
         if v in failing or v.redacted or v.gradcheck is not None or v.speed is not None:
             v.link = v.anchor

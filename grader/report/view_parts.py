@@ -363,6 +363,8 @@ def test_view(shown: ShownTest, decision: Decision, files: list[str], with_chart
     view.summary = truncate(decision.message(redact(strip_sandbox_paths(test.summary))), 1000)
     events = [(_stopped_timing_event(test) if _grader_stopped_timing(e, test) else e) for e in test.events]
     view.events = event_views(events, files, by_function=False, redact=redact)  # one test = one function
+    for event in view.events:
+        event.message, event.detail = decision.message(event.message), decision.message(event.detail)
     for event in view.events:  # the summary usually quotes the first failure already
         if event.message and event.count == 1 and event.message.strip() in view.summary:
             event.message = ""
