@@ -41,7 +41,8 @@ def render_summary(result: GradeResult, *, html_path: Optional[Path] = None, fir
                    audience: str = "student", decision: Optional[Decision] = None, colour: bool = False) -> str:
     """The terminal summary as text (what :func:`print_summary` prints)."""
     decision = decision or decide(result, audience)
-    out: list[str] = [f"w2v-grader {result.grader_version} — {result.mode} of {result.submission.root}"]
+    numpy = f" (NumPy {result.numpy_version})" if result.numpy_version else ""
+    out: list[str] = [f"w2v-grader {result.grader_version} — {result.mode} of {result.submission.root}{numpy}"]
     if result.mode == "grade" and result.integrity == "weak":
         out.append("  ! integrity: weak — student code could have read the reference and the expected values here "
                    "(no mount namespace); do not use these scores as grades")
