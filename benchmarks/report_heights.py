@@ -49,7 +49,7 @@ def measure(paths: list[Path]) -> list[tuple[str, int, int, int, int, int]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("samples", nargs="*", default=list(DEFAULT))
+    parser.add_argument("samples", nargs="*", default=list(DEFAULT), help="sample names or submission folders")
     parser.add_argument("--out", type=Path, default=Path("/tmp/w2v-heights"))
     parser.add_argument("--measure", action="store_true", help="SAMPLE... are report files: only measure them")
     args = parser.parse_args()
@@ -61,8 +61,9 @@ def main() -> int:
     rubric = load_rubric()
     paths = []
     for name in args.samples:
-        result = grade_submission(REPO / "submissions" / name, rubric, mode="grade")
-        path = args.out / f"{name}.html"
+        source = Path(name) if Path(name).exists() else REPO / "submissions" / name
+        result = grade_submission(source, rubric, mode="grade")
+        path = args.out / f"{source.name}.html"
         write_report(result, path, audience="student")
         paths.append(path)
     return subprocess.run([sys.executable, __file__, "--measure", *map(str, paths)]).returncode
