@@ -27,7 +27,7 @@ VENV_BIN = Path(sys.executable).parent
 # that `w2v-grader` (which imports every command module) starts without them.
 NOT_NEEDED_ON_GRADESCOPE = {"yaml", "sympy", "tomli", "distributed", "dask", "rich"}
 IMPORT_TO_DIST = {"yaml": "PyYAML", "gradescope_utils": "gradescope-utils", "jinja2": "Jinja2",
-                  "markupsafe": "MarkupSafe"}
+                  "markupsafe": "MarkupSafe", "markdown_it": "markdown-it-py"}
 
 
 def _cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
