@@ -13,7 +13,7 @@ instructors regardless):
   Gradescope's sanitiser unchanged.  It states the totals in the policy's words ("12.75 of
   14.5 visible points; 1.5 points in hidden tests, results when grades are published");
 * each test's ``output`` is plain text (``test_output_format: "text"``, shown
-  in a ``<pre>``).  For a test whose details the student may see it holds the one-line summary,
+  in a ``<pre>``), worded by :mod:`grader.gradescope.student_text`.  For a test whose details the student may see it holds the one-line summary,
   the hint, sandbox events and the first failing case (inputs, expected and
   received values, reproducer).  For any other it holds only a
   category-level hint that depends on the function and the kind of check,
@@ -50,14 +50,19 @@ import unittest
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from grader.report import render_markdown_summary
-from grader.report.hints import event_title
-from grader.report.policy import Decision, ShownTest, Totals, decide, in_context, release_words, show
+from grader.gradescope.student_text import (
+    HTML_TAGS,
+    cut,
+    entries_totals,
+    hidden_output,
+    markdown_to_html,
+    summary,
+    visible_output,
+)
+from grader.report.policy import Decision, ShownTest, decide, show
 from grader.report.text import function_label
 from grader.results import (
-    CaseResult,
     GradeResult,
-    SandboxEvent,
     Status,
     TestResult,
 )
@@ -68,8 +73,6 @@ SCHEMA_PATH = Path(__file__).parents[1] / "schemas" / "results.schema.json"
 OUTPUT_FORMATS: tuple[str, ...] = ("md", "html")
 MAX_TEST_OUTPUT = 8000
 """Characters of one test's ``output`` (the rest is cut with a visible marker)."""
-MAX_SUMMARY_OUTPUT = 200_000
-MAX_PREVIEW = 1500
 CONTACT_STAFF = (
     "The autograder could not grade this submission because of a problem on the grader's side, "
     "not in your code. Please contact the course staff (mention the time of your submission); "
@@ -203,7 +206,7 @@ def to_results_json(result: GradeResult, rubric: Rubric, *, output_format: str =
     data: dict[str, Any] = {
         "score": _round(tally(tests).earned),
         "execution_time": _round(max(float(result.execution_time or 0.0), 0.0), 2),
-        "output": _summary(result, output_format),
+        "output": summary(result, output_format),
         "output_format": output_format,
         "test_output_format": "text",
         "test_name_format": "text",
@@ -264,7 +267,7 @@ def timeout_results(rubric: Rubric, *, elapsed: float, limit: float, detail: str
         entry["extra_data"] = {"test_id": spec.id, "status": "timeout"}
         tests.append(entry)
     completed = sum(1 for spec in rubric.tests if spec.id in done)
-    summary = f"**Score: {_entries_totals(tests).sentence}.**\n\n**Grading ran out of time.** "
+    summary = f"**Score: {entries_totals(tests).sentence}.**\n\n**Grading ran out of time.** "
     if completed:
         summary += (f"{completed} of {len(rubric.tests)} tests finished before the limit and keep their points; "
                     "the others were stopped. ")
@@ -360,10 +363,10 @@ def _in_result_order(result: GradeResult, decision: Decision) -> list[ShownTest]
 
 def _test_entry(shown: ShownTest, isolation_layers: Iterable[str]) -> dict[str, Any]:
     test = shown.test
-    output = _visible_output(shown) if shown.details else _hidden_output(shown)
+    output = visible_output(shown) if shown.details else hidden_output(shown)
     entry = _gsu_entry(name=test.name or test.test_id, number=str(test.number or "0"), score=test.score,
                        max_score=test.max_score, visibility=test.visibility if test.visibility else "visible",
-                       tags=_tags(test.function, test.check, test.tags), output=_cut(output, MAX_TEST_OUTPUT),
+                       tags=_tags(test.function, test.check, test.tags), output=cut(output, MAX_TEST_OUTPUT),
                        failed=test.status is not Status.PASSED)
     if test.status is not Status.PASSED:
         entry["status"] = "failed"  # partial / error / skipped are all "failed" for Gradescope
@@ -394,145 +397,6 @@ def _tags(function: str, check: str, extra: Iterable[str]) -> list[str]:
     return tags
 
 
-# --------------------------------------------------------------------------- test output text
-
-
-def _visible_output(shown: ShownTest) -> str:
-    """Everything a student may see about a visible test, as plain text."""
-    test = shown.test
-    parts: list[str] = []
-    if shown.informational and shown.status == "info":
-        parts.append("For information only: this test carries no points.")
-    if test.summary:
-        parts.append(in_context(test.summary.strip(), "student"))
-    if shown.hint:
-        parts.append("Hint: " + in_context(shown.hint.strip(), "student"))
-    for event in test.events:
-        parts.append(_event_text(event, detailed=True))
-    failing = next((case for case in test.cases if not case.passed), None)
-    if failing is not None:
-        parts.append(_case_text(failing))
-    if test.gradcheck is not None:
-        g = test.gradcheck
-        parts.append(
-            f"Gradient check, worst coordinate: {g.parameter}{list(g.worst_index or [])}: analytic "
-            f"{_num(g.analytic, '.6g')}, numerical {_num(g.numerical, '.6g')}, relative error "
-            f"{_num(g.relative_error, '.3g')} (threshold {_num(g.threshold, '.3g')})."
-        )
-    if test.speed is not None:
-        parts.append(_speed_text(test))
-    notes = sorted({note for case in test.cases for note in case.notes})
-    if notes:
-        parts.append("Notes:\n" + "\n".join(f"  - {note}" for note in notes))
-    if not parts:
-        parts.append("Passed." if test.status is Status.PASSED else "Failed.")
-    return "\n\n".join(parts)
-
-
-def _hidden_output(shown: ShownTest) -> str:
-    """A non-visible test: category-level text only (function and kind of check, event titles)."""
-    test = shown.test
-    parts = [
-        f"The inputs and values of this test are not shown: a hidden test, {shown.release}.",
-        "What it checks: " + (shown.hint or f"the {test.check} of {test.function}."),
-    ]
-    titles = sorted({event_title(event.kind) for event in test.events if event.kind != "note"})
-    if titles:
-        parts.append("During this test your code: " + ", ".join(t.lower() for t in titles) + ".")
-    if test.status is Status.SKIPPED:
-        parts.append("This test was not run (see the summary above).")
-    return "\n\n".join(parts)
-
-
-def _case_text(case: CaseResult) -> str:
-    lines = [f"First failing case: {case.description or case.case_id}"]
-    if case.output_name:
-        lines.append(f"Output: {case.output_name}")
-    if case.message:
-        lines.append(case.message.strip())
-    if case.first_mismatch is not None:
-        lines.append(f"First mismatch at index {list(case.first_mismatch)}.")
-    if case.max_abs_error is not None:
-        lines.append(f"Largest absolute error: {_num(case.max_abs_error, '.3g')}.")
-    for label, summary in (("Expected", case.expected), ("Got", case.got)):
-        if summary is not None:
-            shape = "scalar" if summary.shape is None else f"shape {tuple(summary.shape)}"
-            preview = _cut(json.dumps(summary.preview, allow_nan=True, default=str), MAX_PREVIEW)
-            more = " (truncated)" if summary.truncated else ""
-            lines.append(f"{label} ({shape}, {summary.dtype}){more}: {preview}")
-    if case.reproducer:
-        lines.append("Reproduce it with:\n" + case.reproducer.rstrip())
-    return "\n".join(lines)
-
-
-def _speed_text(test: TestResult) -> str:
-    speed = test.speed
-    assert speed is not None
-    lines = []
-    if speed.verdict != "not_measured" and _finite(speed.ratio):
-        lines.append(f"Speed: {_num(speed.ratio, '.2f')}× the reference's CPU time "
-                     f"({str(speed.verdict).replace('_', ' ')}).")
-    for m in speed.measurements:
-        lines.append(f"  {m.size_label}: you {_num(m.student_seconds, '.4g')} s, reference "
-                     f"{_num(m.reference_seconds, '.4g')} s per call (ratio {_num(m.ratio, '.2f')}, {m.samples} samples)")
-    if speed.explanation:
-        lines.append(speed.explanation.strip())
-    return "\n".join(lines)
-
-
-def _event_text(event: SandboxEvent, *, detailed: bool) -> str:
-    text = f"[{event_title(event.kind)}] {event.message.strip()}"
-    if detailed and event.detail:
-        text += "\n" + _cut(event.detail.rstrip(), 3000)
-    return text
-
-
-# --------------------------------------------------------------------------- top-level output
-
-
-def _summary(result: GradeResult, output_format: str) -> str:
-    """The report summary (the student's) in ``output_format``."""
-    text = render_markdown_summary(result)
-    if output_format == "html":
-        text = markdown_to_html(text)
-    return _cut(text, MAX_SUMMARY_OUTPUT)
-
-
-HTML_TAGS = frozenset({"h2", "h3", "h4", "p", "strong", "em", "code", "pre", "ul", "li", "table", "thead", "tbody",
-                       "tr", "th", "td", "br"})
-"""Every element :func:`markdown_to_html` keeps, all without attributes: plain structural
-markup that HTML sanitisers keep (no style, class, links, images, scripts or forms)."""
-
-
-@functools.lru_cache(maxsize=1)
-def _markdown():
-    from markdown_it import MarkdownIt
-
-    return MarkdownIt("commonmark", {"html": False}).enable("table")
-
-
-def markdown_to_html(text: str) -> str:
-    """HTML of a Markdown text (``output_format: "html"``): CommonMark and pipe tables.
-
-    ``markdown-it-py`` renders it with raw HTML disabled (any ``<tag>`` in the text stays text), and
-    ``nh3`` keeps only the elements of :data:`HTML_TAGS` and no attribute at all (a link keeps
-    its text, not its target), so nothing student-controlled becomes markup and Gradescope's
-    sanitiser has nothing to remove.
-    """
-    import nh3
-
-    return nh3.clean(_markdown().render(text), tags=set(HTML_TAGS), attributes={}).strip()
-
-
-def _entries_totals(tests: list[dict[str, Any]]) -> Totals:
-    """The student's totals of ``tests[]`` entries (for a document built without a GradeResult)."""
-    delayed = [t for t in tests if t.get("visibility", "visible") != "visible" and t.get("max_score", 0) > 0]
-    shown = [t for t in tests if t.get("visibility", "visible") == "visible"]
-    sums = tally(shown)
-    return Totals(round(sums.earned, 4), round(sums.possible, 4), tally(delayed).possible, len(delayed),
-                  release_words(t.get("visibility", "") for t in delayed))
-
-
 def _extra_data(result: GradeResult) -> dict[str, Any]:
     files = result.submission
     return {
@@ -560,20 +424,5 @@ def _round(value: Optional[float], digits: int = 6) -> float:
     return 0.0 if rounded == 0 else rounded  # no "-0.0"
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _num(value: Any, spec: str) -> str:
-    """``value`` formatted with ``spec``, or "n/a" when it is missing or not a number."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return format(value, spec)
-    return "n/a"
-
-
-def _cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    marker = f"\n[... {len(text) - limit:,} more characters not shown ...]\n"
-    head = int(limit * 0.7)
-    return text[:head] + marker + text[-(limit - head - len(marker)):] if limit > head + len(marker) else text[:limit]
+__all__ = ["HTML_TAGS", "ResultsValidationError", "internal_error_results", "leaderboard_entries", "load_schema",
+           "markdown_to_html", "timeout_results", "to_results_json", "validate_results", "write_results_json"]
