@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from grader.written.parse import Equation, parse_equation, split_equations
+from grader.written.parse import Equation, parse_equation, split_equations, split_results
 
 # --------------------------------------------------------------------------- loading
 
@@ -670,8 +670,9 @@ def answer_spans(text: str, masked: str, block: Block) -> list[tuple[int, int]]:
 
 
 _PLACEHOLDER = re.compile(
-    r"^(?:answer(?: goes)? here|your answer here|write your answer here|here|todo|tbd|n/?a|none|-+|\.{3}|…|"
-    r"solution here|\[answer\]|\(answer\)|answer:?)\.?$",
+    r"^\(?(?:answer(?: goes)? here|your answer here|write your answer here|here|todo|tbd|n/?a|none|-+|[—–]+|"
+    r"\.{3}|…|solution here|\[answer\]|\(answer\)|answer:?|skipped|skip|not answered|unanswered|not done|"
+    r"not attempted|no answer|left blank|blank|did not answer|didn't answer|not (?:yet )?(?:done|finished))\)?\.?$",
     re.I,
 )
 
@@ -871,12 +872,14 @@ def lead_condition(masked: str, segs: list[MathSeg], start: int, end: int):
 
 
 def _equation_pieces(seg: MathSeg) -> list[str]:
+    """The equations of a fragment: display rows, then results side by side or as a tuple split apart."""
     if not seg.display:
-        return [seg.latex]
+        return split_results(seg.latex)
     try:
-        return split_equations(seg.latex) or [seg.latex]
+        rows = split_equations(seg.latex) or [seg.latex]
     except Exception:
         return [seg.latex]
+    return [piece for row in rows for piece in split_results(row)]
 
 
 def prose_of(masked: str, spans: list[tuple[int, int]]) -> str:

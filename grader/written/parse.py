@@ -1347,3 +1347,105 @@ class _Printer:
     def p_Deriv(self, n: Deriv) -> str:
         fn = self.show(n.fn) if n.fn is not None else ""
         return f"∂{fn}/∂{self.show(n.wrt)}"
+
+
+# --------------------------------------------------------------------------- several results in one fragment
+
+_OPENERS = ("{", "(", "[", "lset", "begin")
+_CLOSERS = ("}", ")", "]", "rset", "end")
+_GAP_CMDS = frozenset({"quad", "qquad", "text", "and", ",", ";", "!", " ", "hspace"})
+
+
+def _starts_derivative(toks: list[Tok], i: int) -> bool:
+    """``toks[i:]`` starts with a derivative: ``\\frac{\\partial …}{…}``, ``\\frac{d…}``, ``\\partial``, ``\\nabla``."""
+    if i >= len(toks):
+        return False
+    t = toks[i]
+    if t.kind == "cmd" and t.value in ("partial", "nabla"):
+        return True
+    if t.kind == "cmd" and t.value in ("frac", "dfrac", "tfrac") and i + 2 < len(toks) and toks[i + 1].kind == "{":
+        nxt = toks[i + 2]
+        return (nxt.kind == "cmd" and nxt.value == "partial") or (nxt.kind == "letter" and nxt.value == "d")
+    return False
+
+
+def _is_gap(t: Tok) -> bool:
+    """Separators between results side by side: ``,``, ``;``, spacing commands, ``\\text{and}``."""
+    return (t.kind in (",", ";") or t.kind == "cmd" and t.value in _GAP_CMDS
+            or t.kind == "text" and t.value.strip().strip(",;").strip() in ("", "and"))
+
+
+def _depth0_commas(toks: list[Tok]) -> list[list[Tok]]:
+    items: list[list[Tok]] = [[]]
+    depth = 0
+    for t in toks:
+        if t.kind in _OPENERS:
+            depth += 1
+        elif t.kind in _CLOSERS:
+            depth -= 1
+        if t.kind == "," and depth == 0:
+            items.append([])
+        else:
+            items[-1].append(t)
+    return items
+
+
+def _unwrap_parens(toks: list[Tok]) -> Optional[list[Tok]]:
+    """The inside of ``( … )`` when the parentheses enclose the whole token list, else None."""
+    if len(toks) < 2 or toks[0].kind != "(" or toks[-1].kind != ")":
+        return None
+    depth = 0
+    for k, t in enumerate(toks):
+        if t.kind in _OPENERS:
+            depth += 1
+        elif t.kind in _CLOSERS:
+            depth -= 1
+        if depth == 0 and k < len(toks) - 1:
+            return None
+    return toks[1:-1]
+
+
+def split_results(latex: str) -> list[str]:
+    """Split a fragment holding several results into one equation each (normalised LaTeX).
+
+    Two forms are recognised, both only when every piece is an equation with a derivative on the left:
+    equations side by side (``∂J/∂u_o = A, \\qquad ∂J/∂v_c = B``) and a tuple of derivatives equal to a
+    tuple of the same length (``(∂J/∂v_c, ∂J/∂u_o) = (A, B)``, also with ``\\left( … \\right)``).
+    Anything else is returned unchanged as one piece.
+    """
+    text = normalize_latex(latex)
+    try:
+        toks = [t for t in tokenize(text) if t.kind != "nl"]
+    except Exception:
+        return [latex]
+    sides = _top_level_split(toks, {"="})
+    if len(sides) == 2:
+        left, right = _unwrap_parens(sides[0]), _unwrap_parens(_strip_punct(sides[1]))
+        if left is not None and right is not None:
+            lhs, rhs = _depth0_commas(left), _depth0_commas(right)
+            if len(lhs) == len(rhs) >= 2 and all(item and _starts_derivative(item, 0) for item in lhs):
+                return [f"{_detokenize(text, a)} = {_detokenize(text, b)}" for a, b in zip(lhs, rhs)]
+    cuts: list[tuple[int, int]] = []  # (end of a piece, start of the next)
+    depth = 0
+    for k, t in enumerate(toks):
+        if t.kind in _OPENERS:
+            depth += 1
+        elif t.kind in _CLOSERS:
+            depth -= 1
+        if depth != 0 or not _is_gap(t) or t.kind == "cmd" and t.value not in ("quad", "qquad"):
+            continue
+        j = k
+        while j < len(toks) and _is_gap(toks[j]):
+            j += 1
+        if _starts_derivative(toks, j) and (not cuts or cuts[-1][1] <= k):
+            cuts.append((k, j))
+    if not cuts:
+        return [latex]
+    pieces, start = [], 0
+    for end, nxt in cuts:
+        pieces.append(toks[start:end])
+        start = nxt
+    pieces.append(toks[start:])
+    if not all(len(_top_level_split(p, {"="})) > 1 and _starts_derivative(p, 0) for p in pieces):
+        return [latex]
+    return [_detokenize(text, p) for p in pieces]
