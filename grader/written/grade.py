@@ -26,7 +26,7 @@ from grader.written.locate import (
     mentions_reference,
 )
 from grader.written.normalize import render_text
-from grader.written.parse import Call, Deriv, FnApp, Node, Sum, Sym, to_text, walk
+from grader.written.parse import Call, Deriv, FnApp, Node, Num, Sum, Sym, Zero, to_text, walk
 from grader.written.verdict import (
     AUTOMATIC,
     EXPRESSION_PARTS,
@@ -66,6 +66,7 @@ _ONE_PER_LETTER = frozenset({"b.i", "d", "e", "f", "g", "i"})
 """Expression parts that are the only expression asked in their letter (letter placement is unambiguous)."""
 
 _ANNOUNCED = "expression announced in the text"
+_CASE_JOINERS = frozenset({"for", "when", "if", "and", ",", ";", "or", "while", "whereas"})
 NO_MARKERS = ("no part markers such as '(b)', 'Q1 (c)', '## d)' or '1(e)' were found in this document, so its "
               "answers cannot be attributed to parts; a TA must read it")
 
@@ -255,6 +256,7 @@ class Grader:
             family = _block_family(self.doc, block)
             last_route: Optional[Route] = None
             last_lhs_eq: Optional[FoundEquation] = None
+            last_feq: Optional[FoundEquation] = None
             for feq in self.doc.equations(block):
                 r = route(feq, family)
                 how = "end of the '=' chain"
@@ -263,11 +265,26 @@ class Grader:
                 elif r is None and feq.cue and last_route is not None and feq.eq.lhs is None:
                     r, how = last_route, ("final answer announced in the text" if feq.final_cue
                                       else _ANNOUNCED + " (e.g. 'the derivative is')")
+                elif r is None and last_route is not None and self._another_case(last_feq, feq):
+                    r, how = last_route, (f"another case of the equation on line {last_feq.line} "
+                                          f"('… and $X$ for <case>')")
                 if r is None:
                     self.unrouted.setdefault(bi, []).append(feq)
                     continue
                 last_route, last_lhs_eq = r, (feq if not feq.continues else last_lhs_eq or feq)
+                last_feq = feq
                 self._add(r, feq, block, bi, how, h_blocks_seen)
+
+    def _another_case(self, prev: Optional[FoundEquation], feq: FoundEquation) -> bool:
+        """``feq`` is a bare expression with its own case, joined to the cased equation ``prev`` by "and"/","."""
+        if prev is None or feq.eq.lhs is not None or feq.trail_condition is None or feq.display:
+            return False
+        if prev.trail_condition is None and prev.eq.condition is None:
+            return False
+        math = self.doc.math
+        gap = self.doc.masked[math[prev.seg_index].end : math[feq.seg_index].start]
+        words = re.sub(r"§+", " ", gap).replace(",", " , ").replace(";", " ; ").split()
+        return "\n\n" not in gap and len(gap) <= 80 and bool(words) and set(words) <= _CASE_JOINERS
 
     def _add(self, r: Route, feq: FoundEquation, block: Block, bi: int, how: str, h_seen: set) -> None:
         eq = feq.eq
@@ -417,12 +434,19 @@ class Grader:
         exact, parent = self._home_block(part)
         block = exact if part.startswith("j.") else exact or parent
         scheme = SHORT_NAMES[self.scheme]
+        if part.startswith("j.") and parent is not None and (block is None or not self._answers_in(block)):
+            inside = self._sub_part_inside(part, parent)
+            if inside is not None:
+                feq, why, trusted = inside
+                mapping = f"by letter: the student's {parent.label} ({scheme}); {why}"
+                return self._judge_by_letter(part, feq, mapping, trusted=trusted)
         if block is None:
             return PartVerdict(part, Verdict.UNANSWERED, reason=f"no answer found for this part ({scheme})",
                                mapping=f"by letter ({scheme})")
         mapping = f"by letter: the student's {block.label} ({scheme})"
         source = f"student's {block.label}, line {block.line}"
-        eqs = [e for e in self.unrouted.get(self.blocks.index(block), []) if _could_be_answer(e)]
+        eqs = [e for e in self.unrouted.get(self.blocks.index(block), []) if _could_be_answer(e)
+               and (block.roman is None or e.roman in (None, block.roman))]  # "(ii) $…$" inside (j)(i) is not (i)
         prose = self.doc.prose(block)
         if eqs and (part in _ONE_PER_LETTER or part.startswith("j.")):
             return self._judge_by_letter(part, eqs[-1], mapping)
@@ -445,12 +469,43 @@ class Grader:
         return PartVerdict(part, Verdict.UNANSWERED, self.doc.answer_text(block),
                            "the student's block for this part is empty or a placeholder", source, mapping)
 
-    def _judge_by_letter(self, part: str, feq: FoundEquation, mapping: str) -> PartVerdict:
+    def _answers_in(self, block: Block) -> list[FoundEquation]:
+        """Unrouted answer candidates of ``block`` that carry no other sub-part's inline label."""
+        return [e for e in self.unrouted.get(self.blocks.index(block), []) if _could_be_answer(e)
+                and (block.roman is None or e.roman in (None, block.roman))]
+
+    def _sub_part_inside(self, part: str, block: Block) -> Optional[tuple[FoundEquation, str, bool]]:
+        """The expression answering sub-part ``part`` inside its parent ``block`` (no sub-part markers at
+        line starts), with how it was placed and whether that placement is as good as a label:
+        an inline label ``(ii) $…$`` (trusted), else the per-term derivative it sums (``∂J(…)/∂U`` → j.i),
+        else its position among the block's answer expressions (not trusted: only CORRECT stands)."""
+        roman = _ROMAN_OF[part]
+        run = [k for k, b in enumerate(self.blocks) if b.letter == block.letter and b.section == block.section]
+        labelled = [e for k in run for e in self.unrouted.get(k, []) if e.roman == roman and _could_be_answer(e)]
+        if labelled:
+            return labelled[-1], f"inline sub-part label ({roman})", True
+        eqs = [e for e in self.unrouted.get(self.blocks.index(block), []) if _could_be_answer(e)]
+        wanted = {"j.i": "U", "j.ii": "vc"}.get(part)
+        if wanted is not None:
+            by_content = [e for e in eqs if _inner_wrt(e.eq.final) == wanted]
+            if by_content:
+                return by_content[-1], f"by content (a sum of ∂J(…)/∂{'U' if wanted == 'U' else 'v_c'})", True
+        elif part == "j.iii":
+            zeros = [e for e in eqs if isinstance(e.eq.final, Zero) or e.eq.final == Num(0)]
+            if zeros:
+                return zeros[-1], "by content (the expression 0 in the skip-gram part)", False
+        answers = [e for e in eqs if e.standalone or e.display]
+        index = ("i", "ii", "iii").index(roman)
+        if len(answers) == 3:
+            return answers[index], f"by position (expression {index + 1} of 3 in the block)", False
+        return None
+
+    def _judge_by_letter(self, part: str, feq: FoundEquation, mapping: str, trusted: bool = False) -> PartVerdict:
         eq = feq.eq
         cand = Candidate(eq.final, eq.final_latex, eq.condition, None,
                          source=f"student's {feq.block.label}, line {feq.line}", how="last expression of the part")
         verdict, reason = judge(part, [cand])
-        if verdict != Verdict.CORRECT and verdict in AUTOMATIC:
+        if verdict != Verdict.CORRECT and verdict in AUTOMATIC and not trusted:
             verdict, reason = Verdict.NEEDS_HUMAN, (f"placed by letter only, and it is not right as this part "
                                                     f"({verdict.value}: {reason})")
         return PartVerdict(part, verdict, eq.final_latex, reason, f"{cand.source} ({cand.how})", mapping,
@@ -552,13 +607,23 @@ def _raw_latex(cands: list[Candidate]) -> str:
     return " ; ".join(c.written or c.latex for c in cands)
 
 
+def _inner_wrt(node) -> Optional[str]:
+    """``"U"`` / ``"vc"`` when every derivative inside ``node`` is with respect to U / v_c, else None."""
+    if isinstance(node, str):
+        return None
+    kinds = {_wrt_kind(n.wrt) for n in walk(node) if isinstance(n, Deriv)}
+    return kinds.pop() if len(kinds) == 1 and kinds <= {"U", "vc"} else None
+
+
 def _could_be_answer(feq: FoundEquation) -> bool:
     """An unrouted equation that may be the answer: a derivative LHS we could not place, or a bare expression."""
     eq = feq.eq
     if feq.continues:
         return True
     if len(eq.segments) == 1:
-        return feq.display or feq.cue
+        if isinstance(eq.final, Deriv) and _loss_of(eq.final_latex) is not None:
+            return False  # "(i) ∂J_{skip-gram}/∂U": the quantity asked, copied from the question
+        return feq.display or feq.cue or feq.standalone or feq.roman is not None
     lhs = eq.lhs
     return isinstance(lhs, str) or isinstance(lhs, Deriv) or (isinstance(lhs, Call) and lhs.fn == "dsigma") or (
         isinstance(lhs, FnApp) and lhs.head.name in ("f", "g") and "'" in eq.segments[0])

@@ -481,9 +481,11 @@ def find_markers(masked: str) -> list[Marker]:
             to = re.match(r"(?:to|for|of)?[ \t]*(?:part[ \t]*)?", rest, re.I)
             lm = _MARKER.match(rest[to.end():])
             if lm and (lm.group("l1") or lm.group("l2")):  # "Answer (d):", "Solution to (b)(i)"
-                markers.append(Marker(start, start + answer.end() + to.end() + lm.end(), lineno,
-                                      lm.group("l1") or lm.group("l2"), lm.group("r1") or lm.group("r2"),
-                                      int(lm.group("secnum") or lm.group("num") or section)))
+                letter, roman = lm.group("l1") or lm.group("l2"), lm.group("r1") or lm.group("r2")
+                # "Answer: (i) …" is part (i) or sub-part (i) of the current letter: decided with the sequence
+                lone_i = letter == "i" and roman is None and not (lm.group("secnum") or lm.group("num"))
+                markers.append(Marker(start, start + answer.end() + to.end() + lm.end(), lineno, letter, roman,
+                                      int(lm.group("secnum") or lm.group("num") or section), ambiguous=lone_i))
                 rest, rm = "", None
             markers.append(Marker(start, start + answer.end(), lineno, None, None, section, answer_marker=True))
             if rm:
@@ -577,9 +579,36 @@ def _dedupe_romans(markers: list[Marker]) -> list[Marker]:
     return keep
 
 
+_ASSIGNMENT_HEADING = re.compile(
+    r"^[ \t]*(?:#{1,6}|\*\*|\\(?:sub)?section\*?\{)?[ \t]*(?:CS[ \t]*224[nN][ \t]*[-:—–]?[ \t]*)?"
+    r"(?:Assignment|Homework|HW|Problem Set|PS)[ \t]*#?[ \t]*(?P<n>\d+)\b(?![ \t]*(?:and|&|,)[ \t]*\d)", re.I | re.M)
+
+
+def other_assignment_spans(masked: str) -> list[tuple[int, int]]:
+    """Spans of the document under a heading naming another assignment ("# Assignment 3: …", "HW1").
+
+    A combined write-up may hold several assignments; only assignment 2's parts are located.
+    """
+    spans: list[tuple[int, int]] = []
+    heads = [(m.start(), int(m.group("n"))) for m in _ASSIGNMENT_HEADING.finditer(masked)]
+    for k, (pos, n) in enumerate(heads):
+        if n == 2:
+            continue
+        end = next((p for p, m in heads[k + 1 :] if m == 2), len(masked))
+        spans.append((pos, end))
+    return spans
+
+
 def find_blocks(text: str, masked: str) -> list[Block]:
-    """Blocks (one per located part or sub-part) in document order."""
+    """Blocks (one per located part or sub-part) in document order.
+
+    Blocks under another assignment's heading get section 0 (never graded).
+    """
+    foreign = other_assignment_spans(masked)
     markers = _dedupe_romans(resolve_markers(find_markers(masked)))
+    for m in markers:
+        if any(a <= m.pos < b for a, b in foreign):
+            m.section = 0
     blocks: list[Block] = []
     parts = [m for m in markers if not m.answer_marker]
     for k, m in enumerate(parts):
@@ -719,6 +748,8 @@ class FoundEquation:
     lead_condition: object = None  # a case condition stated just before ("for $w = o$:", "otherwise")
     final_cue: bool = False  # announced as the final answer ("final answer:", "in vectorized form")
     trail_condition: object = None  # a case condition stated just after ("… for $w \\neq o$", "… otherwise")
+    standalone: bool = False  # the fragment is alone on its line (apart from a part or sub-part label)
+    roman: Optional[str] = None  # an inline sub-part label just before it ("(ii) $…$" in the middle of a line)
 
 
 def find_equations(text: str, masked: str, segs: list[MathSeg], block: Block) -> list[FoundEquation]:
@@ -741,6 +772,7 @@ def find_equations(text: str, masked: str, segs: list[MathSeg], block: Block) ->
         cue = bool(cue_match) and not _CUE_QUALIFIED.search(cue_match.group(0)) and not conditional
         strong = cue and bool(_STRONG_CUE.search(cue_match.group(0)))
         boxed = "\\boxed" in seg.latex
+        standalone, roman = _placement(masked, segs, k, block)
         pieces = _equation_pieces(seg)
         for piece in pieces:
             try:
@@ -753,8 +785,31 @@ def find_equations(text: str, masked: str, segs: list[MathSeg], block: Block) ->
             written = seg.latex.strip() if len(pieces) == 1 else piece
             found.append(FoundEquation(eq, block, k, seg.display, line_of(text, seg.start), cue, continues,
                                        written=written, lead_condition=lead, final_cue=strong,
-                                       trail_condition=trail if piece is pieces[-1] else None))
+                                       trail_condition=trail if piece is pieces[-1] else None,
+                                       standalone=standalone, roman=roman))
     return found
+
+
+_LABEL_ONLY = re.compile(r"[\s*_:.,;]*(?:\((?:i{1,3}|iv)\)|(?:i{1,3}|iv)[.)])?[\s*_:.,;]*")
+_INLINE_ROMAN = re.compile(r"(?:\((?P<r1>i{1,3}|iv)\)|(?<![A-Za-z\\])(?P<r2>i{1,3}|iv)[.)])[ \t*_:]*$")
+
+
+def _placement(masked: str, segs: list[MathSeg], k: int, block: Block) -> tuple[bool, Optional[str]]:
+    """Whether fragment ``k`` is alone on its line (a label before it allowed), and its inline sub-part label."""
+    seg = segs[k]
+    line_start = masked.rfind("\n", 0, seg.start) + 1
+    line_end = masked.find("\n", seg.end)
+    line_end = len(masked) if line_end < 0 else line_end
+    before = masked[max(line_start, block.answer_start, block.start) : seg.start]
+    after = masked[seg.end : line_end]
+    standalone = bool(_LABEL_ONLY.fullmatch(before)) and not after.strip(" \t.,;*_")
+    prev_end = segs[k - 1].end if k > 0 else 0
+    lead = masked[max(prev_end, block.start, line_start) : seg.start]
+    m = _INLINE_ROMAN.search(lead)
+    if m:
+        return standalone, m.group("r1") or m.group("r2")
+    first_on_marker_line = line_start <= block.start and prev_end <= block.start and not lead.strip(" \t*_:")
+    return standalone, block.roman if first_on_marker_line else None
 
 
 _STRONG_CUE = re.compile(r"\b(?:final(?:ly)?|answers?|results?|vectori[sz]ed|vector form|matrix form|"
