@@ -22,7 +22,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomllib
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib
+
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))

@@ -7,7 +7,8 @@ negative sampling, ``w_{t+j}`` the skip-gram window).  The student's letters
 are then matched against known handout numberings (2024; 2022–23, which had
 no Leaky ReLU or L2 question; 2019–21) to find the free-text parts and the
 expression parts that content alone cannot place (bare expressions, prose,
-"same as previous part").  Every part's ``mapping`` says which rule placed it.
+"same as previous part").  The numberings and what each part computes are data
+(``data/handouts.toml``, loaded by :mod:`grader.written.handouts`).  Every part's ``mapping`` says which rule placed it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from grader.written.handouts import FREE_TEXT_HOME, SCHEME_NAMES, SCHEMES, SHORT_NAMES, quantity_parts
 from grader.written.locate import (
     Block,
     Document,
@@ -38,29 +40,6 @@ from grader.written.verdict import (
     Verdict,
     judge,
 )
-
-SCHEMES: dict[str, dict[str, str]] = {
-    "2024": {c: c for c in "abcdefghij"},
-    "2022-23": {"a": "a", "b": "b", "c": "d", "d": "e", "e": "g", "f": "h", "g": "i", "h": "j"},
-    "2019-21": {"a": "a", "b": "b", "c": "d", "d": "g", "e": "h", "f": "j"},
-}
-"""Student letter → 2024 handout letter, per handout year."""
-
-SHORT_NAMES = {"2024": "2024 numbering", "2022-23": "2022–23 numbering", "2019-21": "2019–21 numbering"}
-SCHEME_NAMES = {
-    "2024": "2024 handout numbering",
-    "2022-23": "2022–23 handout numbering ((c) ∂/∂u_w, (d) ∂/∂U, (e) σ′, (f) neg. sampling, (g) repeats, "
-               "(h) skip-gram)",
-    "2019-21": "2019–21 handout numbering ((c) ∂/∂u_w, (d) σ′, (e) neg. sampling, (f) skip-gram)",
-}
-
-FREE_TEXT_HOME: dict[str, dict[str, tuple[str, Optional[str]]]] = {
-    "2024": {"a": ("a", None), "b.ii": ("b", "ii"), "b.iii": ("b", "iii"), "c": ("c", None),
-             "h.ii": ("h", "ii"), "h.iii": ("h", "iii")},
-    "2022-23": {"a": ("a", None), "h.iii": ("f", None)},
-    "2019-21": {"a": ("a", None), "h.iii": ("e", None)},
-}
-"""Where each free-text part lives in each numbering (letter, sub-part)."""
 
 _ONE_PER_LETTER = frozenset({"b.i", "d", "e", "f", "g", "i"})
 """Expression parts that are the only expression asked in their letter (letter placement is unambiguous)."""
@@ -187,15 +166,7 @@ def route(feq: FoundEquation, block_family: Optional[str]) -> Optional[Route]:
 
 
 def _route_vector(kind: Optional[str], loss: Optional[str], wrt) -> Optional[Route]:
-    table = {
-        ("U", "skip"): ("j.i",), ("vc", "skip"): ("j.ii",), ("vw", "skip"): ("j.iii",), ("vw", None): ("j.iii",),
-        ("vw", "naive"): ("j.iii",), ("vw", "neg"): ("j.iii",),
-        ("vc", "neg"): ("h.i.vc",), ("uo", "neg"): ("h.i.uo",), ("uw", "neg"): ("h.i.uo", "H_UWS"),
-        ("uws", "neg"): ("H_UWS",), ("uk", "neg"): ("H_UWS",),
-        ("vc", "naive"): ("b.i",), ("uo", "naive"): ("d",), ("uw", "naive"): ("d",), ("uk", "naive"): ("d",),
-        ("U", "naive"): ("e",),
-    }
-    parts = table.get((kind, loss))
+    parts = quantity_parts(kind, loss)
     if parts is None:
         return None
     names = {"naive": "naive softmax", "neg": "negative sampling", "skip": "skip-gram"}
