@@ -299,11 +299,12 @@ _BARE_PREFIX = re.compile(
     r"[ \t]*(?:[-*+>][ \t]+)?(?:#{1,6}[ \t]*)?(?:\*\*|__)?[ \t]*"
     r"(?:(?:Q(?:uestion)?[ \t]*\d+|Problem[ \t]*\d+|\d)[ \t]*[.:]?[ \t]*)?"
     r"(?:\([a-j]\)|[a-j][.)])?[ \t]*(?:\((?:i{1,3}|iv)\)|(?:i{1,3}|iv)[.)])?[ \t]*(?:\*\*|__)?[ \t]*"
-    r"(?:(?:Answer|Solution|Ans)[ \t]*[.:]?[ \t]*(?:\*\*|__)?[ \t]*)?",
+    r"(?:(?:Answer|Solution|Ans)[ \t]*[.:]?[ \t]*(?:\*\*|__)?[ \t]*)?"
+    r"(?:(?:case[ \t]+|for[ \t]+|if[ \t]+)?\(?[wx][ \t]*(?:=|!=|≠|<|>|<=|>=)[ \t]*(?:o|0)\)?[ \t]*[:,][ \t]*)?",
     re.I,
 )
-"""What may precede a plain-text equation on its line: list bullets and part markers, nothing else
-(a derivative in the middle of a sentence is prose)."""
+"""What may precede a plain-text equation on its line: list bullets, part markers and a case
+("w != o:"), nothing else (a derivative in the middle of a sentence is prose)."""
 
 
 def find_bare_math(text: str, segs: list[MathSeg]) -> list[MathSeg]:
@@ -773,7 +774,9 @@ def find_equations(text: str, masked: str, segs: list[MathSeg], block: Block) ->
         strong = cue and bool(_STRONG_CUE.search(cue_match.group(0)))
         boxed = "\\boxed" in seg.latex
         standalone, roman = _placement(masked, segs, k, block)
-        pieces = _equation_pieces(seg)
+        pieces, several = _equation_pieces(seg)
+        if several:
+            lead = None  # "the two cases as a pair (w = o, w ≠ o): $(…, …) = (…, …)$": no one case for all
         for piece in pieces:
             try:
                 eq = parse_equation(piece, boxed=boxed and "\\boxed" in piece or boxed and len(pieces) == 1)
@@ -926,15 +929,18 @@ def lead_condition(masked: str, segs: list[MathSeg], start: int, end: int):
     return best
 
 
-def _equation_pieces(seg: MathSeg) -> list[str]:
-    """The equations of a fragment: display rows, then results side by side or as a tuple split apart."""
+def _equation_pieces(seg: MathSeg) -> tuple[list[str], bool]:
+    """The equations of a fragment: display rows, then results side by side or as a tuple split apart;
+    and whether such a split happened (the fragment then holds several results, not one case)."""
     if not seg.display:
-        return split_results(seg.latex)
+        pieces = split_results(seg.latex)
+        return pieces, len(pieces) > 1
     try:
         rows = split_equations(seg.latex) or [seg.latex]
     except Exception:
-        return [seg.latex]
-    return [piece for row in rows for piece in split_results(row)]
+        return [seg.latex], False
+    pieces = [piece for row in rows for piece in split_results(row)]
+    return pieces, len(pieces) > len(rows)
 
 
 def prose_of(masked: str, spans: list[tuple[int, int]]) -> str:

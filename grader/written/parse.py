@@ -985,8 +985,9 @@ def _drop_annotations(toks: list[Tok]) -> list[Tok]:
 
 
 _RANGE = re.compile(
-    r"^(?:\\forall)?[a-z](?:=1,?(?:\\ldots,?)?(?:K|\|V\|)"
+    r"^(?:\\forall)?[a-z](?:=1,?(?:(?:\\[lc]?dots|\.{2,3}|…),?)?(?:K|\|V\|)"
     r"|\\in(?:\[|\\\{)1,?(?:\\ldots,?)?(?:K|\|V\|)(?:\]|\\\})|\\in\[K\]|\\in(?:V|\\text\{Vocab\}))$"
+    r"|^1(?:\\leq?|<=)[a-z](?:\\leq?|<=)K$"
 )
 
 
