@@ -23,12 +23,13 @@ from grader.written.locate import (
     Block,
     Document,
     FoundEquation,
+    condition_of_fragment,
     is_placeholder,
     load_document,
     mentions_reference,
 )
 from grader.written.normalize import render_text
-from grader.written.parse import Call, Deriv, FnApp, Node, Num, Sum, Sym, Zero, to_text, walk
+from grader.written.parse import Call, Deriv, FnApp, Node, Num, Sum, Sym, Zero, parse_expression, to_text, walk
 from grader.written.verdict import (
     AUTOMATIC,
     EXPRESSION_PARTS,
@@ -45,6 +46,8 @@ _ONE_PER_LETTER = frozenset({"b.i", "d", "e", "f", "g", "i"})
 """Expression parts that are the only expression asked in their letter (letter placement is unambiguous)."""
 
 _ANNOUNCED = "expression announced in the text"
+_WRT_PHRASE = re.compile(r"(?:with respect to|w\.r\.t\.?|wrt)\s+(?:the\s+\w+\s+)?(?P<var>§+)(?![^§]*"
+                         r"(?:with respect to|w\.r\.t))", re.I)
 _CASE_JOINERS = frozenset({"for", "when", "if", "and", ",", ";", "or", "while", "whereas"})
 NO_MARKERS = ("no part markers such as '(b)', 'Q1 (c)', '## d)' or '1(e)' were found in this document, so its "
               "answers cannot be attributed to parts; a TA must read it")
@@ -219,6 +222,7 @@ class Grader:
         self.routed: dict[str, list[tuple[Candidate, Block, str]]] = {}
         self.unrouted: dict[int, list[FoundEquation]] = {}
         self.scheme = handout
+        self.confirmed = ""  # why the numbering is certain (see _confirmation)
 
     # -- step 1: content routing
     def collect(self) -> None:
@@ -236,6 +240,8 @@ class Grader:
                 elif r is None and feq.cue and last_route is not None and feq.eq.lhs is None:
                     r, how = last_route, ("final answer announced in the text" if feq.final_cue
                                       else _ANNOUNCED + " (e.g. 'the derivative is')")
+                elif r is None and feq.eq.lhs is None and self._named_wrt(feq, family) is not None:
+                    r, how = self._named_wrt(feq, family), "the variable named in the text before it"
                 elif r is None and last_route is not None and self._another_case(last_feq, feq):
                     r, how = last_route, (f"another case of the equation on line {last_feq.line} "
                                           f"('… and $X$ for <case>')")
@@ -245,6 +251,30 @@ class Grader:
                 last_route, last_lhs_eq = r, (feq if not feq.continues else last_lhs_eq or feq)
                 last_feq = feq
                 self._add(r, feq, block, bi, how, h_blocks_seen)
+
+    def _named_wrt(self, feq: FoundEquation, family: Optional[str]) -> Optional[Route]:
+        """A bare expression announced as the derivative "with respect to $u_o$ (it) is $…$" in the same
+        sentence: routed as if the variable were on its left-hand side."""
+        math = self.doc.math
+        seg = math[feq.seg_index]
+        start = max(self.doc.masked.rfind(".", 0, seg.start), self.doc.masked.rfind("\n\n", 0, seg.start),
+                    feq.block.start)
+        before = self.doc.masked[start : seg.start]
+        m = _WRT_PHRASE.search(before)
+        if m is None or feq.cue is False and not re.search(r"\b(?:is|are|equals?|gives?)\s*[:]?\s*$", before):
+            return None
+        named = next((s for s in math if s.start == start + m.start("var")), None)
+        if named is None:
+            return None
+        try:
+            wrt = parse_expression(named.latex)
+        except Exception:
+            return None
+        loss = _rhs_family(feq.eq.final) or family
+        r = _route_vector(_wrt_kind(wrt), loss, wrt)
+        if r is not None:
+            r.why += f"; 'with respect to ${named.latex.strip()}$' in the text"
+        return r
 
     def _another_case(self, prev: Optional[FoundEquation], feq: FoundEquation) -> bool:
         """``feq`` is a bare expression with its own case, joined to the cased equation ``prev`` by "and"/","."""
@@ -312,6 +342,23 @@ class Grader:
         best = max(scores.values()) if scores else 0
         if best and scores.get(self.handout, -1) < best:
             self.scheme = max(scores, key=lambda k: (scores[k], k == self.handout))
+        self.confirmed = self._confirmation(scores)
+
+    def _confirmation(self, scores: dict[str, int]) -> str:
+        """Why the detected numbering is certain ("" when it is only the default or a weak guess).
+
+        Certain when the sheet uses a letter no other numbering has (a (j) exists only in 2024), or when
+        at least two more answers placed by content agree with it than with any other numbering.
+        """
+        letters = {b.letter for b in self.blocks}
+        mine = set(SCHEMES[self.scheme])
+        only_here = sorted(letters & mine - set().union(*(set(t) for n, t in SCHEMES.items() if n != self.scheme)))
+        if only_here:
+            return f"the sheet has part ({only_here[-1]}), which only the {SHORT_NAMES[self.scheme]} has"
+        others = max((s for n, s in scores.items() if n != self.scheme), default=0)
+        if scores.get(self.scheme, 0) - others >= 2:
+            return f"{scores[self.scheme]} answers placed by content agree with the {SHORT_NAMES[self.scheme]}"
+        return ""
 
     def consistent(self, part: str, block: Block) -> bool:
         """The block's letter (and sub-part, if any) is where ``part`` lives in the detected numbering."""
@@ -419,6 +466,11 @@ class Grader:
         eqs = [e for e in self.unrouted.get(self.blocks.index(block), []) if _could_be_answer(e)
                and (block.roman is None or e.roman in (None, block.roman))]  # "(ii) $…$" inside (j)(i) is not (i)
         prose = self.doc.prose(block)
+        index = self.blocks.index(block)
+        cased = [e for e in self.unrouted.get(index, []) if _case_of(e) is not None and len(e.eq.segments) == 1
+                 and condition_of_fragment(e.eq.latex) is None]  # not the "$w \neq o$" of a condition itself
+        if len(SPECS[part].cases) > 1 and len({to_text(_case_of(e)) for e in cased}) >= 2:
+            return self._judge_cases_by_letter(part, cased, mapping)
         if eqs and (part in _ONE_PER_LETTER or part.startswith("j.")):
             return self._judge_by_letter(part, eqs[-1], mapping)
         ref = mentions_reference(prose)
@@ -461,6 +513,10 @@ class Grader:
             by_content = [e for e in eqs if _inner_wrt(e.eq.final) == wanted]
             if by_content:
                 return by_content[-1], f"by content (a sum of ∂J(…)/∂{'U' if wanted == 'U' else 'v_c'})", True
+            sums = [e for e in self.unrouted.get(self.blocks.index(block), []) if e.eq.lhs is None
+                    and isinstance(e.eq.final, Sum) and _window_sum(e.eq.final) and _inner_wrt(e.eq.final) == wanted]
+            if sums:
+                return sums[-1], f"by content (a window sum of ∂J(…)/∂{'U' if wanted == 'U' else 'v_c'})", True
         elif part == "j.iii":
             zeros = [e for e in eqs if isinstance(e.eq.final, Zero) or e.eq.final == Num(0)]
             if zeros:
@@ -471,11 +527,31 @@ class Grader:
             return answers[index], f"by position (expression {index + 1} of 3 in the block)", False
         return None
 
+    def _judge_cases_by_letter(self, part: str, cased: list[FoundEquation], mapping: str) -> PartVerdict:
+        """A two-case part (d, f) answered by bare expressions each with its own case, placed by letter."""
+        cands = [Candidate(e.eq.final, e.eq.final_latex, _case_of(e), None, written=e.written, line=e.line,
+                           source=f"student's {e.block.label}, line {e.line}", how="expression with its case")
+                 for e in cased]
+        verdict, reason = judge(part, cands)
+        trusted = bool(self.confirmed) and all(_answer_family(c.node) in (SPECS[part].family, None) for c in cands)
+        if trusted:
+            mapping += f"; the numbering is certain ({self.confirmed}) and each case has its own expression"
+        elif verdict != Verdict.CORRECT and verdict in AUTOMATIC:
+            verdict, reason = Verdict.NEEDS_HUMAN, (f"placed by letter only, and it is not right as this part "
+                                                    f"({verdict.value}: {reason})")
+        return PartVerdict(part, verdict, _raw_latex(cands), reason, " ; ".join(f"{c.source} ({c.how})" for c in cands),
+                           mapping, _shown(cands))
+
     def _judge_by_letter(self, part: str, feq: FoundEquation, mapping: str, trusted: bool = False) -> PartVerdict:
         eq = feq.eq
         cand = Candidate(eq.final, eq.final_latex, eq.condition, None,
                          source=f"student's {feq.block.label}, line {feq.line}", how="last expression of the part")
         verdict, reason = judge(part, [cand])
+        # one expression read by letter can only answer a part with one case (d and f have two)
+        if not trusted and self.confirmed and len(SPECS[part].cases) == 1 \
+                and _answer_family(eq.final) == SPECS[part].family:
+            trusted = True
+            mapping += f"; the numbering is certain ({self.confirmed}) and the expression is of this part's kind"
         if verdict != Verdict.CORRECT and verdict in AUTOMATIC and not trusted:
             verdict, reason = Verdict.NEEDS_HUMAN, (f"placed by letter only, and it is not right as this part "
                                                     f"({verdict.value}: {reason})")
@@ -552,6 +628,12 @@ def _is_case_condition(cond) -> bool:
                for r in rels)
 
 
+def _case_of(feq: FoundEquation):
+    """The case condition of an expression: its own, else the one stated just before or after it."""
+    cond = feq.eq.condition or feq.lead_condition or feq.trail_condition
+    return cond if cond is not None and _is_case_condition(cond) else None
+
+
 def _label(letter: str, roman: Optional[str]) -> str:
     return f"({letter})" + (f"({roman})" if roman else "")
 
@@ -576,6 +658,21 @@ def _shown(cands: list[Candidate]) -> str:
 
 def _raw_latex(cands: list[Candidate]) -> str:
     return " ; ".join(c.written or c.latex for c in cands)
+
+
+_VECTOR_SYMBOLS = frozenset({"u", "v", "U", "y", "yhat"})
+
+
+def _answer_family(node) -> Optional[str]:
+    """The kind of question an expression answers: 'scalar' (f, g), 'neg', 'naive', 'skip', or None."""
+    if isinstance(node, str):
+        return None
+    nodes = list(walk(node))
+    if any(isinstance(n, Deriv) for n in nodes) or any(isinstance(n, Sum) and _window_sum(n) for n in nodes):
+        return "skip" if _rhs_family(node) == "skip" else None
+    if not any(isinstance(n, Sym) and n.name in _VECTOR_SYMBOLS for n in nodes):
+        return "scalar"
+    return _rhs_family(node)
 
 
 def _inner_wrt(node) -> Optional[str]:

@@ -298,7 +298,8 @@ def _cut_prose(line: str) -> str:
 _BARE_PREFIX = re.compile(
     r"[ \t]*(?:[-*+>][ \t]+)?(?:#{1,6}[ \t]*)?(?:\*\*|__)?[ \t]*"
     r"(?:(?:Q(?:uestion)?[ \t]*\d+|Problem[ \t]*\d+|\d)[ \t]*[.:]?[ \t]*)?"
-    r"(?:\([a-j]\)|[a-j][.)])?[ \t]*(?:\((?:i{1,3}|iv)\)|(?:i{1,3}|iv)[.)])?[ \t]*(?:\*\*|__)?[ \t]*"
+    r"(?:\([a-j]\)|[a-j][.)]|[a-j](?=[ \t]))?[ \t]*(?:\((?:i{1,3}|iv)\)|(?:i{1,3}|iv)[.)]|(?:i{1,3}|iv)(?=[ \t]))?"
+    r"[ \t]*(?:\*\*|__)?[ \t]*"
     r"(?:(?:Answer|Solution|Ans)[ \t]*[.:]?[ \t]*(?:\*\*|__)?[ \t]*)?"
     r"(?:(?:case[ \t]+|for[ \t]+|if[ \t]+)?\(?[wx][ \t]*(?:=|!=|≠|<|>|<=|>=)[ \t]*(?:o|0)\)?[ \t]*[:,][ \t]*)?",
     re.I,
@@ -407,8 +408,10 @@ _MARKER = re.compile(
     r"|(?P<num>\d)[ \t]*(?:\.[ \t]*)?(?=\(|[a-j](?:[.):]|\*\*|__|[ \t]*(?:\*\*|__|\*|_)?[ \t]*$)))?"
     r"(?P<part>(?:Part|part|Question|Problem)[ \t]*)?"
     r"(?:\((?P<l1>[a-j])\)|(?P<l2>[a-j])\)|(?P<l3>[a-j])[.:](?=[ \t(*_]|$)|(?P<l4>[a-j])(?=[ \t]*\((?:i|ii|iii|iv)\))"
-    r"|(?P<l5>[a-j])(?=[ \t]*(?:\*\*|__|\*|_)?[ \t]*(?:\(\d+\s*(?:points?|pts?)\))?[ \t]*$))"
-    r"(?:[ \t]*(?:\.|-)?[ \t]*(?:\((?P<r1>i{1,3}|iv|v)\)|(?P<r2>i{1,3}|iv|v)(?:[.)](?=[\s*_]|$)"
+    r"|(?P<l5>[a-j])(?=[ \t]*(?:\*\*|__|\*|_)?[ \t]*(?:\(\d+\s*(?:points?|pts?)\))?[ \t]*$)"
+    r"|(?P<l6>[a-j])(?=\.(?:i{1,3}|iv)(?=[ \t]|$)|[ \t]))"
+    r"(?:\.(?P<r3>i{1,3}|iv)(?=[ \t]|$)"
+    r"|[ \t]*(?:\.|-)?[ \t]*(?:\((?P<r1>i{1,3}|iv|v)\)|(?P<r2>i{1,3}|iv|v)(?:[.)](?=[\s*_]|$)"
     r"|(?=[ \t]*(?:\*\*|__)?[ \t]*$))))?"
 )
 _ROMAN_MARKER = re.compile(r"(?:\((?P<r1>i{1,3}|iv|v|vi)\)|(?P<r2>i{1,3}|iv|v|vi)[.)](?=[ \t]|$))")
@@ -496,11 +499,12 @@ def find_markers(masked: str) -> list[Marker]:
         prefix = _LINE_PREFIX.match(line)
         body = line[prefix.end():]
         m = _MARKER.match(body)
-        if m and m.group("l5") and not (m.group("sec") or m.group("num") or m.group("part")):
-            m = None  # a bare letter is a marker only after "Q1.", "1." or "Part"
+        if m and (m.group("l5") or m.group("l6")) and not (m.group("sec") or m.group("num") or m.group("part")):
+            m = None  # a bare letter is a marker only after "Q1.", "1." or "Part" ("Q1.b.i  ∂J/∂v_c = …")
         if m:
-            letter = m.group("l1") or m.group("l2") or m.group("l3") or m.group("l4") or m.group("l5")
-            roman = m.group("r1") or m.group("r2")
+            letter = (m.group("l1") or m.group("l2") or m.group("l3") or m.group("l4") or m.group("l5")
+                      or m.group("l6"))
+            roman = m.group("r1") or m.group("r2") or m.group("r3")
             sec = int(m.group("secnum") or m.group("num") or section)
             strong = bool(m.group("sec") or m.group("num") or "#" in line[: prefix.end()]
                           or _POINTS.match(body[m.end():]))
@@ -819,7 +823,7 @@ _STRONG_CUE = re.compile(r"\b(?:final(?:ly)?|answers?|results?|vectori[sz]ed|vec
                          r"shape convention)\b", re.I)
 _CUE_QUALIFIED = re.compile(r"\b(?:terms?|parts?|first|second|third|last|other|each|numerator|denominator|"
                             r"inner|outer|log|sigmoid|softmax|exponent)\b", re.I)
-_TRAIL_WORD = re.compile(r"^[ \t]*[,;:]?[ \t]*\(?[ \t]*(?:(?P<other>otherwise|else|for all other words|for all other w"
+_TRAIL_WORD = re.compile(r"^[ \t]*[,:]?[ \t]*\(?[ \t]*(?:(?P<other>otherwise|else|for all other words|for all other w"
                          r"|for every other word|in all other cases)\b|(?P<cond>for|when|whenever|if|in the case|in case"
                          r"|where)\b)[ \t]*", re.I)
 
@@ -848,11 +852,16 @@ def trailing_condition(masked: str, segs: list[MathSeg], k: int, limit: int):
             return cond, nxt.end, False
         return None, None, m.group("cond").lower() in ("when", "whenever", "if", "in case", "in the case")
     prose = _PROSE_CONDITION.match(masked[rest_start : rest_start + 40])
-    if prose and prose.group("rel") and m.group("cond").lower() != "where":
-        cond = _prose_relation(prose.group("rel"))
+    if prose and (prose.group("rel") or prose.group("sign")) and m.group("cond").lower() != "where":
+        cond = _prose_relation(prose.group("rel") or _sign_relation(prose.group("sign")))
         if cond is not None:
             return cond, rest_start + prose.end(), False
     return None, None, m.group("cond").lower() in ("when", "whenever", "if", "in case", "in the case")
+
+
+def _sign_relation(words: str) -> str:
+    """'positive inputs' / 'x is negative' → ``x > 0`` / ``x < 0``."""
+    return "x > 0" if "positive" in words.lower() else "x < 0"
 
 
 def _prose_relation(rel: str):
@@ -899,8 +908,10 @@ def condition_of_fragment(latex: str):
 
 
 _PROSE_CONDITION = re.compile(
-    r"(?P<other>\b(?:otherwise|all other (?:words|cases|w)|else|other words)\b)"
-    r"|(?P<rel>\b[wx]\s*(?:=|≠|!=|<|>|≤|≥|is not equal to|is not|is|equals)\s*(?:o|0)\b)",
+    r"(?P<other>\b(?:otherwise|all other (?:words|cases|w)|else|other words|(?:any|every) other (?:word|w))\b)"
+    r"|(?P<true>\b(?:the )?true (?:outside|context) (?:word|vector)\b)"
+    r"|(?P<rel>\b[wx]\s*(?:=|≠|!=|<|>|≤|≥|is not equal to|is not|is|equals)\s*(?:o|0)\b)"
+    r"|(?P<sign>\b(?:positive|negative)\s+(?:inputs?|values?|arguments?|x)\b|\bx\s+(?:is\s+)?(?:positive|negative)\b)",
     re.I,
 )
 
@@ -922,8 +933,10 @@ def lead_condition(masked: str, segs: list[MathSeg], start: int, end: int):
             continue
         if m.group("other"):
             best, best_pos = Text("otherwise"), pos
+        elif m.group("true"):
+            best, best_pos = _prose_relation("w = o"), pos
         else:
-            cond = _prose_relation(m.group("rel"))
+            cond = _prose_relation(m.group("rel") or _sign_relation(m.group("sign")))
             if cond is not None:
                 best, best_pos = cond, pos
     return best
