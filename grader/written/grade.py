@@ -486,6 +486,11 @@ class Grader:
         if bare is not None and (part in _ONE_PER_LETTER or part.startswith("j.")):
             feq = FoundEquation(bare, block, -1, False, block.line, False, False)
             return self._judge_by_letter(part, feq, mapping + "; plain-text expression")
+        gave_up = _gave_up(prose)
+        if gave_up and bare is None:
+            return PartVerdict(part, Verdict.UNANSWERED, self.doc.answer_text(block),
+                               f"the student says it is not answered ('{gave_up}') and no expression for it was found",
+                               source, mapping, prose)
         if prose and not _only_labels(prose) or bare is not None:
             return PartVerdict(part, Verdict.NEEDS_HUMAN, self.doc.answer_text(block),
                                "the answer is in words (no expression found)", source, mapping, prose)
@@ -590,6 +595,10 @@ class Grader:
         if dedicated and not is_placeholder(text):
             return PartVerdict(part, Verdict.NEEDS_HUMAN, text, "free-text answer: a TA must read it", source,
                                f"by letter: the student's {block.label} ({scheme})", render_text(text))
+        gave_up = _gave_up(prose)
+        if gave_up and len(prose.split()) <= 30:
+            return PartVerdict(part, Verdict.UNANSWERED, text, f"the student says it is not answered ('{gave_up}')",
+                               source, mapping)
         if not dedicated and _substantive(prose):
             where = (f"no separate {_label(letter, roman)} found; it may be inside the student's {block.label}"
                      if roman else f"asked inside the student's {block.label}, with its derivations")
@@ -626,6 +635,17 @@ def _is_case_condition(cond) -> bool:
     rels = cond.items if isinstance(cond, And) else (cond,)
     return all(isinstance(r, Rel) and (r.op in ("in", "notin") or _is_index_side(r.left) and _is_index_side(r.right))
                for r in rels)
+
+
+_GAVE_UP = re.compile(r"\b(?:ran out of time|run out of time|out of time|no time (?:left|for)|did(?: not|n't) "
+                      r"(?:have time|finish|get to|manage)|could(?: not|n't) (?:finish|solve|do)|not attempted|"
+                      r"(?:I )?skipped|not finished|unfinished|I do(?: not|n't) know)\b", re.I)
+
+
+def _gave_up(prose: str) -> Optional[str]:
+    """The phrase in which the student says a part is not answered ("I ran out of time here"), if any."""
+    m = _GAVE_UP.search(prose)
+    return m.group(0) if m else None
 
 
 def _case_of(feq: FoundEquation):
