@@ -16,7 +16,8 @@ import pytest
 from grader.written import handouts
 from grader.written.grade import grade_text
 from grader.written.locate import other_assignment_spans
-from grader.written.parse import _is_range, split_results
+from grader.written.parse import split_results
+from grader.written.parse.conditions import _is_range
 from grader.written.verdict import PART_IDS, Verdict
 
 ROOT = Path(__file__).resolve().parents[1]
