@@ -627,7 +627,7 @@ class Grader:
 
 def _is_case_condition(cond) -> bool:
     """A condition that picks a case of a part (``w = o``, ``x < 0``, ``otherwise``), not a statement."""
-    from grader.written.locate import _is_index_side
+    from grader.written.locate.equations import _is_index_side
     from grader.written.parse import And, Rel, Text
 
     if isinstance(cond, Text):
