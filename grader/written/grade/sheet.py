@@ -1,4 +1,4 @@
-"""Grading one answer sheet: route located equations to handout parts, then judge them.
+"""Grading one answer sheet (step 3 and the entry points): route located equations to handout parts, then judge them.
 
 Routing is by **content** first: the variable on the left-hand side of the
 derivative (∂/∂v_c, ∂/∂u_w, ∂/∂U, ∂/∂x …), the loss named in it
@@ -18,7 +18,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from grader.written.handouts import FREE_TEXT_HOME, SCHEME_NAMES, SCHEMES, SHORT_NAMES, quantity_parts
+from grader.written.grade.collect import ContentRouter
+from grader.written.grade.placing import (
+    _ANNOUNCED,
+    _ONE_PER_LETTER,
+    _ROMAN_OF,
+    NO_MARKERS,
+    _bare_expression,
+    _case_of,
+    _could_be_answer,
+    _gave_up,
+    _label,
+    _only_labels,
+    _raw_latex,
+    _related,
+    _shown,
+    _substantive,
+)
+from grader.written.grade.route import _answer_family, _inner_wrt, _window_sum
+from grader.written.handouts import FREE_TEXT_HOME, SCHEME_NAMES, SCHEMES, SHORT_NAMES
 from grader.written.locate import (
     Block,
     Document,
@@ -29,7 +47,7 @@ from grader.written.locate import (
     mentions_reference,
 )
 from grader.written.normalize import render_text
-from grader.written.parse import Call, Deriv, FnApp, Node, Num, Sum, Sym, Zero, parse_expression, to_text, walk
+from grader.written.parse import Num, Sum, Zero, to_text
 from grader.written.verdict import (
     AUTOMATIC,
     EXPRESSION_PARTS,
@@ -41,140 +59,6 @@ from grader.written.verdict import (
     Verdict,
     judge,
 )
-
-_ONE_PER_LETTER = frozenset({"b.i", "d", "e", "f", "g", "i"})
-"""Expression parts that are the only expression asked in their letter (letter placement is unambiguous)."""
-
-_ANNOUNCED = "expression announced in the text"
-_WRT_PHRASE = re.compile(r"(?:with respect to|w\.r\.t\.?|wrt)\s+(?:the\s+\w+\s+)?(?P<var>§+)(?![^§]*"
-                         r"(?:with respect to|w\.r\.t))", re.I)
-_CASE_JOINERS = frozenset({"for", "when", "if", "and", ",", ";", "or", "while", "whereas"})
-NO_MARKERS = ("no part markers such as '(b)', 'Q1 (c)', '## d)' or '1(e)' were found in this document, so its "
-              "answers cannot be attributed to parts; a TA must read it")
-
-_ROMAN_OF = {"b.i": "i", "h.i.vc": "i", "h.i.uo": "i", "h.i.uws": "i", "j.i": "i", "j.ii": "ii", "j.iii": "iii"}
-
-
-# --------------------------------------------------------------------------- routing
-
-
-@dataclass
-class Route:
-    """Where an equation goes: handout parts (``H_UWS`` = h.i.uws or i, decided per block) and why."""
-
-    parts: tuple
-    why: str
-    wrt: Optional[Node] = None
-
-
-def _loss_of(latex: str) -> Optional[str]:
-    low = latex.lower()
-    if re.search(r"neg|ns\b", low):
-        return "neg"
-    if re.search(r"skip|sg\b", low):
-        return "skip"
-    if re.search(r"naive|softmax", low):
-        return "naive"
-    return None
-
-
-def _rhs_family(node) -> Optional[str]:
-    if isinstance(node, str):
-        return None
-    nodes = list(walk(node))
-    if any(isinstance(n, Deriv) and "t + j" in to_text(n) for n in nodes) or any(
-        isinstance(n, Sum) and _window_sum(n) for n in nodes
-    ):
-        return "skip"
-    if any(isinstance(n, Call) and n.fn in ("sigma", "dsigma") for n in nodes):
-        return "neg"
-    if any(isinstance(n, Sym) and n.name in ("yhat", "y", "U") for n in nodes) or any(
-        isinstance(n, Call) and n.fn == "exp" for n in nodes
-    ):
-        return "naive"
-    return None
-
-
-def _window_sum(node: Sum) -> bool:
-    return any("j" in to_text(item) and "m" in to_text(item) for item in node.sub)
-
-
-def _block_family(doc: Document, block: Block) -> Optional[str]:
-    text = doc.text[block.start : block.end].lower()
-    if re.search(r"skip-?gram|w_\{t\+j\}|w_\{t-m\}", text):
-        return "skip"
-    if re.search(r"negative sampl|neg-?sampl|neg\}|text\s*\{\s*-\s*sample", text):
-        return "neg"
-    if re.search(r"naive|softmax", text):
-        return "naive"
-    return None
-
-
-def _wrt_kind(wrt) -> Optional[str]:
-    if wrt == Sym("U"):
-        return "U"
-    if wrt == Sym("x"):
-        return "x"
-    if not isinstance(wrt, Sym) or wrt.sub is None:
-        return None
-    sub = wrt.sub
-    if wrt.name == "v":
-        return "vc" if sub == Sym("c") else "vw"
-    if wrt.name != "u":
-        return None
-    if sub in (Sym("o"),):
-        return "uo"
-    if sub == Sym("w"):
-        return "uw"
-    if isinstance(sub, Sym) and sub.name == "w" and sub.sub is not None:
-        return "uws"
-    if isinstance(sub, Sym) and sub.sub is None and sub.name in ("k", "s", "i", "j", "n", "l"):
-        return "uk"
-    return None
-
-
-def _fn_kind(fn) -> Optional[str]:
-    if isinstance(fn, Call) and fn.fn in ("sigma", "dsigma"):
-        return "sigmoid"
-    if isinstance(fn, Call) and fn.fn == "max":
-        return "leaky"
-    if isinstance(fn, (FnApp, Sym)):
-        head = fn.head if isinstance(fn, FnApp) else fn
-        if head.name == "f":
-            return "leaky"
-        if head.name in ("J", "L"):
-            return "J"
-    return None
-
-
-def route(feq: FoundEquation, block_family: Optional[str]) -> Optional[Route]:
-    """Content routing of one equation with a derivative on its left-hand side (None if not one)."""
-    eq = feq.eq
-    lhs = eq.lhs
-    if isinstance(lhs, Call) and lhs.fn == "dsigma":
-        return Route(("g",), "σ′(x)", Sym("x"))
-    if not isinstance(lhs, Deriv):
-        return None
-    kind, fn = _wrt_kind(lhs.wrt), _fn_kind(lhs.fn)
-    loss = _loss_of(eq.segments[0]) or _rhs_family(eq.final) or block_family
-    if kind == "x":
-        rhs = eq.final
-        has_alpha = not isinstance(rhs, str) and any(n == Sym("alpha") for n in walk(rhs))
-        if fn == "leaky" or (fn is None and has_alpha):
-            return Route(("f",), "d/dx of the Leaky ReLU", lhs.wrt)
-        if fn == "sigmoid" or _rhs_family(rhs) == "neg":
-            return Route(("g",), "dσ/dx", lhs.wrt)
-        return None
-    return _route_vector(kind, loss, lhs.wrt)
-
-
-def _route_vector(kind: Optional[str], loss: Optional[str], wrt) -> Optional[Route]:
-    parts = quantity_parts(kind, loss)
-    if parts is None:
-        return None
-    names = {"naive": "naive softmax", "neg": "negative sampling", "skip": "skip-gram"}
-    return Route(parts, f"∂/∂{to_text(wrt)}, {names[loss] if loss else 'skip-gram'}", wrt)
-
 
 # --------------------------------------------------------------------------- student report
 
@@ -211,164 +95,11 @@ class StudentReport:
         }
 
 
-class Grader:
-    """Grades one document (see module docstring)."""
 
-    def __init__(self, doc: Document, handout: str = "2024"):
-        self.doc = doc
-        self.handout = handout
-        self.blocks = [b for b in doc.blocks if b.section == 1]
-        self.plot_blocks = [b for b in doc.blocks if b.section == 2 and b.letter == "c"]
-        self.routed: dict[str, list[tuple[Candidate, Block, str]]] = {}
-        self.unrouted: dict[int, list[FoundEquation]] = {}
-        self.scheme = handout
-        self.confirmed = ""  # why the numbering is certain (see _confirmation)
 
-    # -- step 1: content routing
-    def collect(self) -> None:
-        h_blocks_seen: set[int] = set()
-        for bi, block in enumerate(self.blocks):
-            family = _block_family(self.doc, block)
-            last_route: Optional[Route] = None
-            last_lhs_eq: Optional[FoundEquation] = None
-            last_feq: Optional[FoundEquation] = None
-            for feq in self.doc.equations(block):
-                r = route(feq, family)
-                how = "end of the '=' chain"
-                if r is None and feq.continues and last_route is not None:
-                    r, how = last_route, f"end of the '=' chain continued from line {last_lhs_eq.line}"
-                elif r is None and feq.cue and last_route is not None and feq.eq.lhs is None:
-                    r, how = last_route, ("final answer announced in the text" if feq.final_cue
-                                      else _ANNOUNCED + " (e.g. 'the derivative is')")
-                elif r is None and feq.eq.lhs is None and self._named_wrt(feq, family) is not None:
-                    r, how = self._named_wrt(feq, family), "the variable named in the text before it"
-                elif r is None and last_route is not None and self._another_case(last_feq, feq):
-                    r, how = last_route, (f"another case of the equation on line {last_feq.line} "
-                                          f"('… and $X$ for <case>')")
-                if r is None:
-                    self.unrouted.setdefault(bi, []).append(feq)
-                    continue
-                last_route, last_lhs_eq = r, (feq if not feq.continues else last_lhs_eq or feq)
-                last_feq = feq
-                self._add(r, feq, block, bi, how, h_blocks_seen)
+class Grader(ContentRouter):
+    """Grades one document: content routing (:class:`ContentRouter`), then one verdict per part."""
 
-    def _named_wrt(self, feq: FoundEquation, family: Optional[str]) -> Optional[Route]:
-        """A bare expression announced as the derivative "with respect to $u_o$ (it) is $…$" in the same
-        sentence: routed as if the variable were on its left-hand side."""
-        math = self.doc.math
-        seg = math[feq.seg_index]
-        start = max(self.doc.masked.rfind(".", 0, seg.start), self.doc.masked.rfind("\n\n", 0, seg.start),
-                    feq.block.start)
-        before = self.doc.masked[start : seg.start]
-        m = _WRT_PHRASE.search(before)
-        if m is None or feq.cue is False and not re.search(r"\b(?:is|are|equals?|gives?)\s*[:]?\s*$", before):
-            return None
-        named = next((s for s in math if s.start == start + m.start("var")), None)
-        if named is None:
-            return None
-        try:
-            wrt = parse_expression(named.latex)
-        except Exception:
-            return None
-        loss = _rhs_family(feq.eq.final) or family
-        r = _route_vector(_wrt_kind(wrt), loss, wrt)
-        if r is not None:
-            r.why += f"; 'with respect to ${named.latex.strip()}$' in the text"
-        return r
-
-    def _another_case(self, prev: Optional[FoundEquation], feq: FoundEquation) -> bool:
-        """``feq`` is a bare expression with its own case, joined to the cased equation ``prev`` by "and"/","."""
-        if prev is None or feq.eq.lhs is not None or feq.trail_condition is None or feq.display:
-            return False
-        if prev.trail_condition is None and prev.eq.condition is None:
-            return False
-        math = self.doc.math
-        gap = self.doc.masked[math[prev.seg_index].end : math[feq.seg_index].start]
-        words = re.sub(r"§+", " ", gap).replace(",", " , ").replace(";", " ; ").split()
-        return "\n\n" not in gap and len(gap) <= 80 and bool(words) and set(words) <= _CASE_JOINERS
-
-    def _add(self, r: Route, feq: FoundEquation, block: Block, bi: int, how: str, h_seen: set) -> None:
-        eq = feq.eq
-        if eq.boxed:
-            how = "boxed expression"
-        condition = eq.condition
-        if condition is None and feq.lead_condition is not None and not feq.continues:
-            condition = feq.lead_condition
-            how += f"; case '{to_text(condition)}' taken from the text before it"
-        elif condition is None and feq.trail_condition is not None:
-            condition = feq.trail_condition
-            how += f"; case '{to_text(condition)}' taken from the text after it"
-        if condition is not None and not _is_case_condition(condition):
-            return  # "∂J/∂v_c = 0 when ŷ = y": a statement about the gradient, not the answer
-        cand = Candidate(eq.final, eq.final_latex, condition, r.wrt, written=feq.written, line=feq.line,
-                         source=f"student's {block.label}, line {feq.line}, "
-                                f"{'display' if feq.display else 'inline'} math",
-                         how=how)
-        if eq.condition_error:
-            cand.node = f"cannot read the condition of the case ({eq.condition_error})"
-        for part in r.parts:
-            if part == "H_UWS":
-                part = self._h_or_i(block, bi, h_seen)
-            elif part.startswith("h."):
-                h_seen.add(bi)
-            self.routed.setdefault(part, []).append((cand, block, f"by content ({r.why}) in the student's "
-                                                                  f"{block.label}"))
-            if eq.boxed:
-                cand.notes.append("boxed")
-
-    def _h_or_i(self, block: Block, bi: int, h_seen: set) -> str:
-        text = self.doc.text[block.start : block.end]
-        if re.search(r"not\s+(?:be\s+)?(?:assume|distinct)|without the assumption|may not be distinct|"
-                     r"not (?:necessarily )?distinct|w_i\s*=\s*w_j|repeated (?:words|samples|negatives)|duplicat",
-                     text, re.I):
-            return "i"
-        if any(b < bi for b in h_seen) and bi not in h_seen:
-            return "i"
-        mapped = SCHEMES.get(self.scheme, {}).get(block.letter)
-        if mapped == "i":
-            return "i"
-        h_seen.add(bi)
-        return "h.i.uws"
-
-    # -- step 2: numbering
-    def detect_scheme(self) -> None:
-        scores = {}
-        for name, table in SCHEMES.items():
-            score = 0
-            for part, items in self.routed.items():
-                for _, block, _ in items:
-                    score += 1 if table.get(block.letter) == part[0] else 0
-            scores[name] = score
-        best = max(scores.values()) if scores else 0
-        if best and scores.get(self.handout, -1) < best:
-            self.scheme = max(scores, key=lambda k: (scores[k], k == self.handout))
-        self.confirmed = self._confirmation(scores)
-
-    def _confirmation(self, scores: dict[str, int]) -> str:
-        """Why the detected numbering is certain ("" when it is only the default or a weak guess).
-
-        Certain when the sheet uses a letter no other numbering has (a (j) exists only in 2024), or when
-        at least two more answers placed by content agree with it than with any other numbering.
-        """
-        letters = {b.letter for b in self.blocks}
-        mine = set(SCHEMES[self.scheme])
-        only_here = sorted(letters & mine - set().union(*(set(t) for n, t in SCHEMES.items() if n != self.scheme)))
-        if only_here:
-            return f"the sheet has part ({only_here[-1]}), which only the {SHORT_NAMES[self.scheme]} has"
-        others = max((s for n, s in scores.items() if n != self.scheme), default=0)
-        if scores.get(self.scheme, 0) - others >= 2:
-            return f"{scores[self.scheme]} answers placed by content agree with the {SHORT_NAMES[self.scheme]}"
-        return ""
-
-    def consistent(self, part: str, block: Block) -> bool:
-        """The block's letter (and sub-part, if any) is where ``part`` lives in the detected numbering."""
-        if SCHEMES[self.scheme].get(block.letter) != part[0]:
-            return False
-        if self.scheme != "2024" or block.roman is None:
-            return True
-        return _ROMAN_OF.get(part, block.roman) == block.roman or part in ("d", "e", "f", "g", "i")
-
-    # -- step 3: verdicts
     def grade(self) -> list[PartVerdict]:
         self.collect()
         self.detect_scheme()
@@ -625,131 +356,6 @@ class Grader:
         return PartVerdict("plot", Verdict.UNANSWERED, text, "empty or placeholder answer", source, "by letter: 2(c)")
 
 
-def _is_case_condition(cond) -> bool:
-    """A condition that picks a case of a part (``w = o``, ``x < 0``, ``otherwise``), not a statement."""
-    from grader.written.locate.equations import _is_index_side
-    from grader.written.parse import And, Rel, Text
-
-    if isinstance(cond, Text):
-        return True
-    rels = cond.items if isinstance(cond, And) else (cond,)
-    return all(isinstance(r, Rel) and (r.op in ("in", "notin") or _is_index_side(r.left) and _is_index_side(r.right))
-               for r in rels)
-
-
-_GAVE_UP = re.compile(r"\b(?:ran out of time|run out of time|out of time|no time (?:left|for)|did(?: not|n't) "
-                      r"(?:have time|finish|get to|manage)|could(?: not|n't) (?:finish|solve|do)|not attempted|"
-                      r"(?:I )?skipped|not finished|unfinished|I do(?: not|n't) know)\b", re.I)
-
-
-def _gave_up(prose: str) -> Optional[str]:
-    """The phrase in which the student says a part is not answered ("I ran out of time here"), if any."""
-    m = _GAVE_UP.search(prose)
-    return m.group(0) if m else None
-
-
-def _case_of(feq: FoundEquation):
-    """The case condition of an expression: its own, else the one stated just before or after it."""
-    cond = feq.eq.condition or feq.lead_condition or feq.trail_condition
-    return cond if cond is not None and _is_case_condition(cond) else None
-
-
-def _label(letter: str, roman: Optional[str]) -> str:
-    return f"({letter})" + (f"({roman})" if roman else "")
-
-
-def _related(part: str, other: str) -> bool:
-    groups = [{"h.i.uws", "i", "h.i.uo"}, {"b.i", "h.i.vc"}, {"d", "h.i.uo"}, {"e", "j.i"}]
-    return part == other or any(part in g and other in g for g in groups)
-
-
-def _shown(cands: list[Candidate]) -> str:
-    """Plain-text rendering of the candidates (with their case conditions)."""
-    out = []
-    for c in cands:
-        body = to_text(c.node) if not isinstance(c.node, str) else render_text(c.latex)
-        if c.wrt is not None:
-            body = f"∂/∂{to_text(c.wrt)}: {body}"
-        if c.condition is not None:
-            body += f"  (if {to_text(c.condition)})"
-        out.append(body)
-    return " ; ".join(out)
-
-
-def _raw_latex(cands: list[Candidate]) -> str:
-    return " ; ".join(c.written or c.latex for c in cands)
-
-
-_VECTOR_SYMBOLS = frozenset({"u", "v", "U", "y", "yhat"})
-
-
-def _answer_family(node) -> Optional[str]:
-    """The kind of question an expression answers: 'scalar' (f, g), 'neg', 'naive', 'skip', or None."""
-    if isinstance(node, str):
-        return None
-    nodes = list(walk(node))
-    if any(isinstance(n, Deriv) for n in nodes) or any(isinstance(n, Sum) and _window_sum(n) for n in nodes):
-        return "skip" if _rhs_family(node) == "skip" else None
-    if not any(isinstance(n, Sym) and n.name in _VECTOR_SYMBOLS for n in nodes):
-        return "scalar"
-    return _rhs_family(node)
-
-
-def _inner_wrt(node) -> Optional[str]:
-    """``"U"`` / ``"vc"`` when every derivative inside ``node`` is with respect to U / v_c, else None."""
-    if isinstance(node, str):
-        return None
-    kinds = {_wrt_kind(n.wrt) for n in walk(node) if isinstance(n, Deriv)}
-    return kinds.pop() if len(kinds) == 1 and kinds <= {"U", "vc"} else None
-
-
-def _could_be_answer(feq: FoundEquation) -> bool:
-    """An unrouted equation that may be the answer: a derivative LHS we could not place, or a bare expression."""
-    eq = feq.eq
-    if feq.continues:
-        return True
-    if len(eq.segments) == 1:
-        if isinstance(eq.final, Deriv) and _loss_of(eq.final_latex) is not None:
-            return False  # "(i) ∂J_{skip-gram}/∂U": the quantity asked, copied from the question
-        return feq.display or feq.cue or feq.standalone or feq.roman is not None
-    lhs = eq.lhs
-    return isinstance(lhs, str) or isinstance(lhs, Deriv) or (isinstance(lhs, Call) and lhs.fn == "dsigma") or (
-        isinstance(lhs, FnApp) and lhs.head.name in ("f", "g") and "'" in eq.segments[0])
-
-
-def _bare_expression(answer: str):
-    """A short plain-text answer that is an expression (``0``, ``U(yhat - y)``), parsed; else None."""
-    from grader.written.locate import ascii_to_latex
-    from grader.written.parse import Sym as _Sym
-    from grader.written.parse import parse_equation
-
-    text = answer.strip().strip("*_`").strip()
-    if not text or len(text) > 60 or "\n" in text or "$" in text or re.search(r"[A-Za-z]{4,}\s+[A-Za-z]{2,}", text):
-        return None
-    if is_placeholder(text) and not re.fullmatch(r"[-+]?\s*0", text):
-        return None
-    try:
-        eq = parse_equation(ascii_to_latex(text))
-    except Exception:
-        return None
-    if len(eq.nodes) != 1 or isinstance(eq.final, str) or eq.condition is not None:
-        return None
-    if any(isinstance(n, _Sym) and n.name not in _BARE_SYMBOLS for n in walk(eq.final)):
-        return None
-    return eq
-
-
-_BARE_SYMBOLS = {"U", "u", "v", "y", "yhat", "x", "alpha", "o", "c", "w", "s", "k", "K", "j", "m", "t"}
-
-
-def _only_labels(prose: str) -> bool:
-    """Prose made only of short labels such as 'Equivalent to (b):'."""
-    sentences = [s for s in re.split(r"(?<=[.:!?])\s+", prose) if s.strip()]
-    return all(len(s.split()) <= 4 for s in sentences)
-
-
-def _substantive(prose: str) -> bool:
-    return len(prose.split()) >= 6 and not _only_labels(prose)
 
 
 def grade_text(text: str, student: str = "", path: str = "", handout: str = "2024") -> StudentReport:
@@ -768,4 +374,3 @@ def grade_file(path: Path, handout: str = "2024") -> StudentReport:
     return grade_text(load_document(path), path.stem, str(path), handout)
 
 
-__all__ = ["grade_text", "grade_file", "StudentReport", "Grader", "route"]
