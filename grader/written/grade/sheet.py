@@ -366,6 +366,8 @@ def grade_text(text: str, student: str = "", path: str = "", handout: str = "202
     notes = []
     if grader.scheme != handout:
         notes.append(f"the student follows the {SCHEME_NAMES[grader.scheme]}; parts were matched by content")
+    if grader.confirmed:
+        notes.append(f"numbering certain: {grader.confirmed}")
     return StudentReport(student or Path(path).stem or "student", path, parts, [grader.plot()], grader.scheme, notes)
 
 

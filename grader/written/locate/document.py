@@ -39,6 +39,6 @@ class Document:
 
     def answer_text(self, block: Block, limit: int = 600) -> str:
         """The raw answer text of a block (math included), shortened for reports."""
-        pieces = [self.text[a:b].strip().lstrip("*_: ").strip() for a, b in answer_spans(self.text, self.masked, block)]
+        pieces = [self.text[a:b].strip().lstrip(".*_: ").strip() for a, b in answer_spans(self.text, self.masked, block)]
         raw = "\n\n".join(p for p in pieces if p)
         return raw if len(raw) <= limit else raw[: limit - 1] + "…"
