@@ -164,3 +164,24 @@ def test_letter_placement_is_not_trusted_without_a_certain_numbering() -> None:
     parts = {p.part: p for p in grade_text(text).parts}
     assert parts["b.i"].verdict == Verdict.CORRECT
     assert parts["d"].verdict == Verdict.NEEDS_HUMAN and parts["e"].verdict == Verdict.NEEDS_HUMAN
+
+
+@pytest.mark.parametrize("text", [
+    # a piece of the work named "with respect to $v_c$" is not the answer
+    "(b) The derivative of the first term with respect to $v_c$ is $-u_o$. Altogether the gradient is\n"
+    "$$\\frac{\\partial J}{\\partial v_c} = U(\\hat y - y)$$\n",
+    "(b) $$\\frac{\\partial J}{\\partial v_c} = U(\\hat y - y)$$ where the first term with respect to $v_c$ is $-u_o$.\n",
+    # a heading naming another assignment above every answer is taken as mislabelled, not as foreign
+    "# Assignment 1\n\n(a) one-hot.\n\n(b) $$\\frac{\\partial J}{\\partial v_c} = U(\\hat y - y)$$\n",
+])
+def test_right_answer_is_not_lost(text: str) -> None:
+    parts = {p.part: p for p in grade_text(text).parts}
+    assert parts["b.i"].verdict == Verdict.CORRECT, parts["b.i"].reason
+
+
+def test_variable_named_in_the_text_routes_a_bare_expression() -> None:
+    text = ("(h) For each negative sample $s$ the derivative with respect to $u_{w_s}$ is "
+            "$(1-\\sigma(-u_{w_s}^\\top v_c))v_c$. With respect to $u_o$ it is $(1-\\sigma(u_o^\\top v_c))v_c$.\n")
+    parts = {p.part: p for p in grade_text(text).parts}
+    assert parts["h.i.uws"].verdict == Verdict.CORRECT
+    assert parts["h.i.uo"].verdict == Verdict.SIGN_ERROR and "with respect to" in parts["h.i.uo"].mapping

@@ -16,10 +16,14 @@ from grader.written.locate import (
     Document,
     FoundEquation,
 )
+from grader.written.locate.equations import _CUE_QUALIFIED
 from grader.written.parse import parse_expression, to_text
 from grader.written.verdict import (
     Candidate,
 )
+
+_QUANTIFIER = re.compile(r"\b(?:for|of) (?:each|every|all|any)\b(?: (?:of the )?(?:negative )?(?:samples?|words?))?", re.I)
+"""'for each negative sample $s$': binds an index (see the question's quantifiers), not a piece of the work."""
 
 
 class ContentRouter:
@@ -72,6 +76,8 @@ class ContentRouter:
                     feq.block.start)
         before = self.doc.masked[start : seg.start]
         m = _WRT_PHRASE.search(before)
+        if m is not None and _CUE_QUALIFIED.search(_QUANTIFIER.sub(" ", before)):
+            return None  # "the derivative of the first term with respect to $v_c$ is $-u_o$": a piece of the work
         if m is None or feq.cue is False and not re.search(r"\b(?:is|are|equals?|gives?)\s*[:]?\s*$", before):
             return None
         named = next((s for s in math if s.start == start + m.start("var")), None)

@@ -199,7 +199,7 @@ def _dedupe_romans(markers: list[Marker]) -> list[Marker]:
 
 _ASSIGNMENT_HEADING = re.compile(
     r"^[ \t]*(?:#{1,6}|\*\*|\\(?:sub)?section\*?\{)?[ \t]*(?:CS[ \t]*224[nN][ \t]*[-:—–]?[ \t]*)?"
-    r"(?:Assignment|Homework|HW|Problem Set|PS)[ \t]*#?[ \t]*(?P<n>\d+)\b(?![ \t]*(?:and|&|,)[ \t]*\d)", re.I | re.M)
+    r"(?:Assignment|Homework|HW)[ \t]*#?[ \t]*(?P<n>\d+)\b(?![ \t]*(?:and|&|,)[ \t]*\d)", re.I | re.M)
 
 
 def other_assignment_spans(masked: str) -> list[tuple[int, int]]:
@@ -224,9 +224,10 @@ def find_blocks(text: str, masked: str) -> list[Block]:
     """
     foreign = other_assignment_spans(masked)
     markers = _dedupe_romans(resolve_markers(find_markers(masked)))
-    for m in markers:
-        if any(a <= m.pos < b for a, b in foreign):
-            m.section = 0
+    if any(not any(a <= m.pos < b for a, b in foreign) for m in markers if not m.answer_marker):
+        for m in markers:  # (when every marker is under another assignment's heading, the heading is wrong)
+            if any(a <= m.pos < b for a, b in foreign):
+                m.section = 0
     blocks: list[Block] = []
     parts = [m for m in markers if not m.answer_marker]
     for k, m in enumerate(parts):
