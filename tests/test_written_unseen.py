@@ -185,3 +185,12 @@ def test_variable_named_in_the_text_routes_a_bare_expression() -> None:
     parts = {p.part: p for p in grade_text(text).parts}
     assert parts["h.i.uws"].verdict == Verdict.CORRECT
     assert parts["h.i.uo"].verdict == Verdict.SIGN_ERROR and "with respect to" in parts["h.i.uo"].mapping
+
+
+@pytest.mark.parametrize("definition, correct", [(r"|\{k : w_k = w_s\}|", True), ("1", False)])
+def test_symbols_defined_in_the_text_are_substituted(definition: str, correct: bool) -> None:
+    text = ("Q1 (i) Let $n_s = " + definition + "$ be the number of times $w_s$ was drawn. Then\n"
+            "$$\\frac{\\partial J}{\\partial u_{w_s}} = n_s\\,\\sigma(u_{w_s}^\\top v_c)\\,v_c$$\n\n(j) x\n")
+    part = next(p for p in grade_text(text).parts if p.part == "i")
+    assert (part.verdict == Verdict.CORRECT) is correct, part.reason
+    assert "n_s as defined on line 1" in part.source

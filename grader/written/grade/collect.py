@@ -17,13 +17,18 @@ from grader.written.locate import (
     FoundEquation,
 )
 from grader.written.locate.equations import _CUE_QUALIFIED
-from grader.written.parse import parse_expression, to_text
+from grader.written.parse import Sym, parse_expression, to_text, transform
 from grader.written.verdict import (
     Candidate,
 )
 
 _QUANTIFIER = re.compile(r"\b(?:for|of) (?:each|every|all|any)\b(?: (?:of the )?(?:negative )?(?:samples?|words?))?", re.I)
 """'for each negative sample $s$': binds an index (see the question's quantifiers), not a piece of the work."""
+
+
+_DEFINES = re.compile(r"\b(?:let|define|denote|where|with)\b[^.§]{0,20}$", re.I)
+_HANDOUT_LETTERS = frozenset({"u", "v", "U", "V", "y", "yhat", "x", "J", "L", "f", "sigma", "alpha", "w", "o", "c",
+                              "s", "k", "K", "j", "m", "t", "d", "theta"})
 
 
 class ContentRouter:
@@ -38,6 +43,7 @@ class ContentRouter:
         self.unrouted: dict[int, list[FoundEquation]] = {}
         self.scheme = handout
         self.confirmed = ""  # why the numbering is certain (see _confirmation)
+        self._defs: dict[int, dict] = {}  # block index → symbols the student defined there
 
     # -- step 1: content routing
     def collect(self) -> None:
@@ -117,7 +123,10 @@ class ContentRouter:
             how += f"; case '{to_text(condition)}' taken from the text after it"
         if condition is not None and not _is_case_condition(condition):
             return  # "∂J/∂v_c = 0 when ŷ = y": a statement about the gradient, not the answer
-        cand = Candidate(eq.final, eq.final_latex, condition, r.wrt, written=feq.written, line=feq.line,
+        final, defined = self._substitute_definitions(eq.final, bi)
+        if defined:
+            how += "; " + ", ".join(f"{name} as defined on line {line}" for name, line in defined)
+        cand = Candidate(final, eq.final_latex, condition, r.wrt, written=feq.written, line=feq.line,
                          source=f"student's {block.label}, line {feq.line}, "
                                 f"{'display' if feq.display else 'inline'} math",
                          how=how)
@@ -132,6 +141,43 @@ class ContentRouter:
                                                                   f"{block.label}"))
             if eq.boxed:
                 cand.notes.append("boxed")
+
+    def _substitute_definitions(self, node, bi: int) -> tuple[object, list[tuple[str, int]]]:
+        r"""``node`` with the symbols the student defined in this block ("Let $n_s = |\{k : w_k = w_s\}|$")
+        replaced by their definitions, and which were used (name, line)."""
+        if isinstance(node, str):
+            return node, []
+        table = self._definitions(bi)
+        used: list[tuple[str, int]] = []
+
+        def swap(n):
+            if isinstance(n, Sym) and n in table:
+                value, line = table[n]
+                used.append((to_text(n), line))
+                return value
+            return None
+
+        out = transform(node, swap) if table else node
+        return out, sorted(set(used))
+
+    def _definitions(self, bi: int) -> dict:
+        """Symbols defined in the text of block ``bi``: an inline ``$X = expr$`` announced by 'let',
+        'define', 'denote' or 'where', whose X is a letter the handout does not use (``n_s``, ``c``…)."""
+        if bi in self._defs:
+            return self._defs[bi]
+        table: dict = {}
+        block = self.blocks[bi]
+        for feq in self.doc.equations(block):
+            lhs = feq.eq.lhs
+            if not isinstance(lhs, Sym) or lhs.name in _HANDOUT_LETTERS or len(feq.eq.nodes) != 2 \
+                    or isinstance(feq.eq.final, str) or feq.display:
+                continue
+            seg = self.doc.math[feq.seg_index]
+            before = self.doc.masked[max(block.start, seg.start - 40) : seg.start]
+            if _DEFINES.search(before):
+                table[lhs] = (feq.eq.final, feq.line)
+        self._defs[bi] = table
+        return table
 
     def _h_or_i(self, block: Block, bi: int, h_seen: set) -> str:
         text = self.doc.text[block.start : block.end]
