@@ -44,6 +44,7 @@ class ContentRouter:
         self.scheme = handout
         self.confirmed = ""  # why the numbering is certain (see _confirmation)
         self._defs: dict[int, dict] = {}  # block index → symbols the student defined there
+        self._block_eqs: dict[int, list[FoundEquation]] = {}  # block index → its equations (found once)
 
     # -- step 1: content routing
     def collect(self) -> None:
@@ -53,7 +54,8 @@ class ContentRouter:
             last_route: Optional[Route] = None
             last_lhs_eq: Optional[FoundEquation] = None
             last_feq: Optional[FoundEquation] = None
-            for feq in self.doc.equations(block):
+            self._block_eqs[bi] = self.doc.equations(block)
+            for feq in self._block_eqs[bi]:
                 r = route(feq, family)
                 how = "end of the '=' chain"
                 if r is None and feq.continues and last_route is not None:
@@ -167,7 +169,7 @@ class ContentRouter:
             return self._defs[bi]
         table: dict = {}
         block = self.blocks[bi]
-        for feq in self.doc.equations(block):
+        for feq in self._block_eqs.get(bi) or self.doc.equations(block):
             lhs = feq.eq.lhs
             if not isinstance(lhs, Sym) or lhs.name in _HANDOUT_LETTERS or len(feq.eq.nodes) != 2 \
                     or isinstance(feq.eq.final, str) or feq.display:
