@@ -81,7 +81,7 @@ def grade_command(folder: Path, repeats: int) -> dict:
     runs = [_timed([sys.executable, "-m", "grader", "grade", str(folder), "--quiet",
                     "--json", str(folder.parent / "grade.json")]) for _ in range(repeats)]
     return {"wall_p50": statistics.median(r["wall"] for r in runs), "cpu_p50": statistics.median(r["cpu"] for r in runs),
-            "rss_mb": max(r["rss_mb"] for r in runs), "runs": runs}
+            "rss_mb": max(r["rss_mb"] for r in runs), "rc": max(r["rc"] for r in runs), "runs": runs}
 
 
 def kit_check(folder: Path, work: Path, repeats: int) -> dict:
@@ -94,10 +94,11 @@ def kit_check(folder: Path, work: Path, repeats: int) -> dict:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
                     str(zip_path)], check=True)
     script = ("import sys\nsys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in repr(f)]\n"
-              "from grader.cli import main\nsys.exit(main(['check', sys.argv[1], '--quiet']))\n")
+              "from grader.cli import main\nsys.exit(main(['check', sys.argv[1]]))\n")
     env = {**os.environ, "PYTHONPATH": str(target)}
     runs = [_timed([sys.executable, "-c", script, str(folder)], env=env, cwd=work) for _ in range(repeats)]
-    return {"wall_p50": statistics.median(r["wall"] for r in runs), "cpu_p50": statistics.median(r["cpu"] for r in runs)}
+    return {"wall_p50": statistics.median(r["wall"] for r in runs), "cpu_p50": statistics.median(r["cpu"] for r in runs),
+            "rc": max(r["rc"] for r in runs)}
 
 
 def synthetic_class(corpus: Path, dest: Path, size: int) -> Path:
@@ -198,6 +199,9 @@ def print_table(r: dict) -> None:
         print(f"{name:44s} {goal:>8s} {value:9.2f} {value / base if ratio else float('nan'):8.1f}")
     for name, v in (r.get("stability") or {}).items():
         print(f"stability {name:34s} {'1':>8s} {v['distinct_verdicts']:9d}")
+    failed = [k for k in ("grade", "check", "batch_corpus", "batch_class") if (r.get(k) or {}).get("rc")]
+    if failed:
+        print(f"FAILED commands (non-zero exit; their numbers are not measurements): {', '.join(failed)}")
     print(f"(floor {base:.3f} s; load average {r['load_average_start']:.2f} → {r['load_average_end']:.2f})")
 
 
