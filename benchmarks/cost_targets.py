@@ -144,10 +144,18 @@ def main() -> int:
     parser.add_argument("--class-size", type=int, default=200)
     parser.add_argument("--stability", type=int, default=10)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--scaling", default="", help="comma-separated class sizes: batch -j 2 on each (and -j 1 "
+                        "pinned to one core with taskset on the smallest), printed as a growth table; skips the rest")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="w2v-cost-"))
     report: dict = {"load_average_start": os.getloadavg()[0]}
+    if args.scaling:
+        try:
+            scaling(work, [int(n) for n in args.scaling.split(",")])
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     try:
         corpus = work / "corpus"
         expectations = load_corpus()
@@ -176,6 +184,26 @@ def main() -> int:
     if args.out:
         args.out.write_text(json.dumps(report, indent=2, default=str))
     return 0
+
+
+def scaling(work: Path, sizes: list[int]) -> None:
+    """Batch wall time and CPU by class size (-j 2 on all cores; -j 1 and -j 2 on one core for the smallest > 1)."""
+    rows = []
+    for n in sizes:
+        folder = synthetic_class(REPO / "submissions", work / f"class-{n}", n)
+        configs = [("-j 2, 2 cores", [])]
+        if n == min(x for x in sizes if x > 1):
+            configs += [("-j 2, 1 core (taskset)", ["taskset", "-c", "0"])]
+        for label, prefix in configs:
+            started = time.monotonic()
+            info = _timed([*prefix, sys.executable, "-m", "grader", "batch", str(folder), "--out",
+                           str(work / f"out-{n}-{len(rows)}"), "-j", "2", "--quiet"])
+            rows.append((n, label, info["wall"], info["cpu"], n / info["wall"] * 60, info["rc"]))
+            print(f"  {n} submissions, {label}: {time.monotonic() - started:.1f} s", flush=True)
+    print(f"\n{'class':>6s} {'configuration':24s} {'wall s':>8s} {'CPU s':>8s} {'per min':>8s} {'CPU/sub':>8s}")
+    for n, label, wall, cpu, per_min, rc in rows:
+        print(f"{n:6d} {label:24s} {wall:8.1f} {cpu:8.1f} {per_min:8.1f} {cpu / n:8.2f}{'  rc=' + str(rc) if rc else ''}")
+    print(f"(load average {os.getloadavg()[0]:.2f})")
 
 
 def print_table(r: dict) -> None:
