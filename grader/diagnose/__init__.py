@@ -1,6 +1,240 @@
-"""Stage 4 — diagnose: the likely cause of a failure, from the check results (its catalogue goes here).
+"""Stage 4 — diagnose: the likely cause of a function's failures, by mutant matching.
 
-Between the checks and the score stage: it reads the judged tests (cases, sandbox events, speed
-verdicts) and says what a failure most likely means; it awards no points and never runs student
-code.
+Between the checks and the score stage.  When a graded function loses a value test (correctness
+or stability of sigmoid, the two losses and skip-gram; sgd's trajectory, postprocessing, anneal,
+progress and resume tests), every mutant of that function in the catalogue
+(:mod:`.catalogue`, :mod:`.mutants`) runs, in this trusted process, on exactly the inputs of the
+function's failing and passing cases (:mod:`.run`; outcomes cached per rubric, :mod:`.cache`).
+Each mutant's outputs are compared with the student's outputs — the ones the correctness run
+already holds; the student's process is never asked again — output by output at the test's
+tolerance.  A mutant that reproduces every output on every case is a match; otherwise each wrong
+output may be reproduced by some mistake (a partial match); else "none".  The stage sets
+``TestResult.diagnosis`` and never changes a status or a point.  Entry point: :func:`diagnose`.
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from grader.results import CauseEvidence, Diagnosis, Status, TestResult
+from grader.rubric import Tolerances
+
+from . import cache
+from .catalogue import Mistake, combination, for_function
+from .run import Observed, output_names, run_mutant, same_output, student_observed
+
+VALUE_FUNCTIONS = ("sigmoid", "naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient", "skipgram")
+INPUTS = "inputs"
+"""The pseudo-output "which array arguments were modified in place"."""
+BASELINE = "baseline"
+"""Label of the mutant with no mistake (what a correct function computes)."""
+
+
+@dataclass
+class GradedCall:
+    """One call of a diagnosable test: what was sent, whether its case passed, what the student did."""
+
+    test_id: str
+    call: dict[str, Any]
+    passed: bool
+    student: Optional[Observed]
+
+
+def diagnosable(test_id: str) -> bool:
+    """Tests whose cases are compared: value tests of the word2vec functions and sgd's probes."""
+    function = test_id.split(".")[0]
+    if function in VALUE_FUNCTIONS:
+        return ".correctness." in test_id or test_id.endswith((".correctness", ".stability"))
+    return test_id.startswith("sgd.correctness.")
+
+
+def diagnose(calls_by_test: dict[str, list[dict[str, Any]]], tests: dict[str, TestResult],
+             student_outcomes: dict[str, Any], arrays: dict[str, np.ndarray], tol: Tolerances,
+             use_cache: bool = True) -> dict[str, Diagnosis]:
+    """Diagnose every function that lost a diagnosable test; attach the result to its failing tests.
+
+    ``calls_by_test``: each test's worker calls (as planned); ``tests``: the judged results by id;
+    ``student_outcomes``: call id -> the student's CallOutcome (meta + arrays) from the correctness run.
+    Returns function -> Diagnosis (functions with nothing to diagnose are absent).
+    """
+    out: dict[str, Diagnosis] = {}
+    functions = sorted({t.function for tid, t in tests.items() if diagnosable(tid)})
+    for function in functions:
+        ids = [tid for tid, t in tests.items() if t.function == function and diagnosable(tid) and tid in calls_by_test]
+        failing = [tid for tid in ids if tests[tid].status != Status.PASSED]
+        if not failing or any(tests[tid].computes_nothing for tid in ids):  # "computes nothing yet" says it all
+            continue
+        graded = _graded_calls(ids, calls_by_test, tests, student_outcomes)
+        result = diagnose_function(function, graded, arrays, tol, use_cache)
+        if result is None:
+            continue
+        result.tests = ids
+        out[function] = result
+        for tid in failing:
+            tests[tid].diagnosis = result
+    return out
+
+
+def _graded_calls(ids: list[str], calls_by_test: dict[str, list[dict[str, Any]]], tests: dict[str, TestResult],
+                  student_outcomes: dict[str, Any]) -> list[GradedCall]:
+    graded = []
+    for tid in ids:
+        # a stability case "not charged again" (charge_once) is marked passed but keeps its wrong outputs
+        passed = {c.case_id: c.passed and not c.wrong_outputs and not c.mutated_inputs for c in tests[tid].cases}
+        for call in calls_by_test[tid]:
+            outcome = student_outcomes.get(call["id"])
+            observed = student_observed(call, outcome.meta, outcome.arrays) if outcome is not None else None
+            graded.append(GradedCall(tid, call, passed.get(call["id"], tests[tid].status == Status.PASSED), observed))
+    return graded
+
+
+def diagnose_function(function: str, graded: list[GradedCall], arrays: dict[str, np.ndarray], tol: Tolerances,
+                      use_cache: bool = True) -> Optional[Diagnosis]:
+    """Match one function's observed outputs against its catalogue; None when there is nothing to judge."""
+    compared = [g for g in graded if g.student is not None]
+    if not any(not g.passed for g in compared):
+        return None  # every failing case timed out or crashed the worker: the events explain it
+    calls = [g.call for g in compared]
+    singles = for_function(function)
+    outcomes = _outcomes(function, [frozenset()] + [m.flags for m in singles], [BASELINE] + [m.id for m in singles],
+                         calls, arrays, use_cache)
+    names = _names(function, calls)
+    baseline = _agreement(compared, outcomes, BASELINE, names, tol)
+    if function != "sgd" and not all(all(row.values()) for g, row in zip(compared, baseline) if g.passed):
+        return None  # our correct computation does not reproduce a passing case: never guess
+    # (sgd's tests judge properties, several sign-agnostic: a passing sgd case may differ from the baseline)
+    wrong = [n for n in names if not all(row[n] for row in baseline)]
+    if not wrong:
+        return None
+    agreements = {m.id: _agreement(compared, outcomes, m.id, names, tol) for m in singles}
+    full = [m for m in singles if _all(agreements[m.id], names)]
+    explains = {m.id: [n for n in wrong if _all(agreements[m.id], [n])] for m in singles}
+    mistakes: dict[str, Mistake] = {m.id: m for m in singles}
+    if not full:
+        pairs = _pairs(function, singles, explains)
+        if pairs:
+            labels = [p.id for p in pairs]
+            outcomes.update(_outcomes(function, [p.flags for p in pairs], labels, calls, arrays, use_cache))
+            for pair in pairs:
+                mistakes[pair.id] = pair
+                agreements[pair.id] = _agreement(compared, outcomes, pair.id, names, tol)
+                explains[pair.id] = [n for n in wrong if _all(agreements[pair.id], [n])]
+            full = [p for p in pairs if _all(agreements[p.id], names)]
+    failing_count = sum(not g.passed for g in compared)
+    if full:
+        best = full[0]
+        cause = _evidence(best, [n for n in names if n != INPUTS or INPUTS in wrong], compared, baseline)
+        return Diagnosis(function, "match", cause_id=best.id, causes=[cause],
+                         alternatives=[m.id for m in full[1:]],
+                         summary=_match_summary(best, cause, failing_count))
+    causes: dict[str, CauseEvidence] = {}
+    unexplained = []
+    for name in wrong:
+        who = next((mid for mid in mistakes if name in explains.get(mid, [])), None)
+        if who is None:
+            unexplained.append(name)
+            continue
+        if who not in causes:
+            causes[who] = _evidence(mistakes[who], [], compared, baseline)
+        causes[who].outputs.append(name)
+    if not causes:
+        if all(g.student.raised for g in compared if not g.passed and g.student is not None):
+            return None  # it only raised: the traceback is the diagnosis
+        return Diagnosis(function, "none", unexplained=wrong, summary=NO_MATCH)
+    listed = list(causes.values())
+    return Diagnosis(function, "partial", causes=listed, unexplained=unexplained,
+                     summary=_partial_summary(listed, unexplained))
+
+
+NO_MATCH = ("No known mistake in the grader's catalogue reproduces your outputs, so no cause is named; the "
+            "messages above show where your values differ.")
+
+
+def _outcomes(function: str, flag_sets: list[frozenset[str]], labels: list[str], calls: list[dict[str, Any]],
+              arrays: dict[str, np.ndarray], use_cache: bool) -> dict[tuple[str, str], Observed]:
+    key = cache.key_for(function, flag_sets, calls, arrays)
+    cached = cache.load(key) if use_cache else None
+    if cached is not None and all((label, c["id"]) in cached for label in labels for c in calls):
+        return cached
+    outcomes = {(label, call["id"]): run_mutant(call, arrays, flags)
+                for label, flags in zip(labels, flag_sets) for call in calls}
+    if use_cache:
+        cache.store(key, outcomes)
+    return outcomes
+
+
+def _names(function: str, calls: list[dict[str, Any]]) -> list[str]:
+    names = list(dict.fromkeys(n for c in calls for n in output_names(c)))
+    return names + ([INPUTS] if function in VALUE_FUNCTIONS else [])
+
+
+def _agreement(compared: list[GradedCall], outcomes: dict[tuple[str, str], Observed], label: str,
+               names: list[str], tol: Tolerances) -> list[dict[str, bool]]:
+    """Per compared call: output name -> the student's output equals this mutant's."""
+    rows = []
+    for g in compared:
+        mine, theirs = outcomes[(label, g.call["id"])], g.student
+        assert theirs is not None
+        call_names = set(output_names(g.call)) | {INPUTS}
+        row = {}
+        for name in names:
+            if name not in call_names:
+                row[name] = True
+            elif name == INPUTS:
+                row[name] = bool(theirs.raised or mine.raised) or set(theirs.mutated) == set(mine.mutated)
+            elif theirs.raised or mine.raised:
+                row[name] = theirs.raised == mine.raised
+            else:
+                single = name in theirs.float32
+                rtol, atol = (tol.float32_rtol, tol.float32_atol) if single else (tol.rtol, tol.atol)
+                row[name] = same_output(theirs.outputs.get(name), mine.outputs.get(name), rtol, atol)
+        rows.append(row)
+    return rows
+
+
+def _all(rows: list[dict[str, bool]], names: list[str]) -> bool:
+    return all(row[n] for row in rows for n in names)
+
+
+def _pairs(function: str, singles: list[Mistake], explains: dict[str, list[str]]) -> list[Mistake]:
+    """Two mistakes made together, tried when no single one matches.
+
+    For sgd (slow to replay) only pairs with a member that already reproduces some wrong output.
+    """
+    known = {m.flags for m in singles}
+    useful = {m.id for m in singles if explains.get(m.id)}
+    pairs = []
+    for i, first in enumerate(singles):
+        for second in singles[i + 1:]:
+            if function == "sgd" and not ({first.id, second.id} & useful):
+                continue
+            pair = combination((first, second))
+            if pair.flags not in known:
+                pairs.append(pair)
+    return pairs
+
+
+def _evidence(mistake: Mistake, outputs: list[str], compared: list[GradedCall],
+              baseline: list[dict[str, bool]]) -> CauseEvidence:
+    failing = sum(1 for g in compared if not g.passed)
+    return CauseEvidence(mistake.id, mistake.title, mistake.explanation, outputs=list(outputs), cases=len(compared),
+                         failing_cases=failing)
+
+
+def _match_summary(mistake: Mistake, cause: CauseEvidence, failing: int) -> str:
+    shown = [n for n in cause.outputs if n != INPUTS]
+    what = ", ".join(f"`{n}`" for n in shown) if shown else "your outputs"
+    return (f"Your outputs match what you get when {mistake.title}: {what} equal that computation on all "
+            f"{cause.cases} cases where your function ran (including the {failing} failing ones).")
+
+
+def _partial_summary(causes: list[CauseEvidence], unexplained: list[str]) -> str:
+    parts = [f"{', '.join(f'`{n}`' for n in c.outputs)} match{'es' if len(c.outputs) == 1 else ''} what you get "
+             f"when {c.title}" for c in causes]
+    text = "Part of your outputs match known mistakes: " + "; ".join(parts) + "."
+    if unexplained:
+        text += f" No known mistake reproduces {', '.join(f'`{n}`' for n in unexplained)}."
+    return text
