@@ -170,6 +170,15 @@ class Diagnosis:
     summary: str = ""  # one student-facing sentence
     tests: list[str] = field(default_factory=list)  # the tests whose cases were compared
 
+    def describe(self) -> str:
+        """Plain student-facing text (terminal, Gradescope, Markdown): the summary and each cause's explanation."""
+        lines = [("Likely cause: " if self.status == "match" else "Diagnosis: ") + self.summary]
+        for cause in self.causes:
+            lines.append(f"  - {cause.title} [{cause.cause_id}]: {cause.explanation}")
+        if self.alternatives:
+            lines.append("  (other known mistakes give the same outputs: " + ", ".join(self.alternatives) + ")")
+        return "\n".join(lines)
+
 
 @dataclass
 class TestResult:

@@ -227,13 +227,13 @@ def _evidence(mistake: Mistake, outputs: list[str], compared: list[GradedCall],
 def _match_summary(mistake: Mistake, cause: CauseEvidence, failing: int) -> str:
     shown = [n for n in cause.outputs if n != INPUTS]
     what = ", ".join(f"`{n}`" for n in shown) if shown else "your outputs"
-    return (f"Your outputs match what you get when {mistake.title}: {what} equal that computation on all "
-            f"{cause.cases} cases where your function ran (including the {failing} failing ones).")
+    return (f"Your outputs match a known mistake ({mistake.title}): {what} equal what that mistake computes on "
+            f"all {cause.cases} cases where your function ran, the {failing} failing ones included.")
 
 
 def _partial_summary(causes: list[CauseEvidence], unexplained: list[str]) -> str:
-    parts = [f"{', '.join(f'`{n}`' for n in c.outputs)} match{'es' if len(c.outputs) == 1 else ''} what you get "
-             f"when {c.title}" for c in causes]
+    parts = [f"{', '.join(f'`{n}`' for n in c.outputs)} match{'es' if len(c.outputs) == 1 else ''} a known mistake "
+             f"({c.title})" for c in causes]
     text = "Part of your outputs match known mistakes: " + "; ".join(parts) + "."
     if unexplained:
         text += f" No known mistake reproduces {', '.join(f'`{n}`' for n in unexplained)}."

@@ -407,6 +407,8 @@ def _visible_output(test: TestResult) -> str:
         parts.append(test.summary.strip())
     if test.status is not Status.PASSED and test.hint:
         parts.append("Hint: " + test.hint.strip())
+    if test.status is not Status.PASSED and test.diagnosis is not None:
+        parts.append(test.diagnosis.describe())
     for event in test.events:
         parts.append(_event_text(event, detailed=True))
     failing = next((case for case in test.cases if not case.passed), None)
