@@ -263,13 +263,13 @@ def sgd(f: Callable, x0: Any, step: float, iterations: int, postprocessing: Opti
     post = postprocessing or (lambda value: value)
     exploss = None
     for iteration in range(start + 1, iterations + 1):
+        if "postprocessing_before_update" in flags:
+            x = post(x)
         loss, grad = f(x)
         if "f_called_twice" in flags:
             loss, grad = f(x)
         if "loss_not_assigned" in flags:
             loss = None
-        if "postprocessing_before_update" in flags:
-            x = post(x)
         base = initial if "restarts_from_x0" in flags else x
         delta = grad if "step_ignored" in flags else step * grad
         x = base + delta if "ascent" in flags else base - delta
