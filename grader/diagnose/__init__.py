@@ -110,9 +110,9 @@ def diagnose_function(function: str, graded: list[GradedCall], arrays: dict[str,
     wrong = [n for n in names if not all(row[n] for row in baseline)]
     if not wrong:
         return None
-    agreements = {m.id: _agreement(compared, outcomes, m.id, names, tol) for m in singles}
-    full = [m for m in singles if _all(agreements[m.id], names)]
-    explains = {m.id: [n for n in wrong if _all(agreements[m.id], [n])] for m in singles}
+    agreements = {m.id: _explained(compared, outcomes, m.id, names, tol) for m in singles}
+    full = [m for m in singles if all(agreements[m.id].values())]
+    explains = {m.id: [n for n in wrong if agreements[m.id][n]] for m in singles}
     mistakes: dict[str, Mistake] = {m.id: m for m in singles}
     if not full:
         pairs = _pairs(function, singles, explains)
@@ -121,9 +121,9 @@ def diagnose_function(function: str, graded: list[GradedCall], arrays: dict[str,
             outcomes.update(_outcomes(function, [p.flags for p in pairs], labels, calls, arrays, use_cache))
             for pair in pairs:
                 mistakes[pair.id] = pair
-                agreements[pair.id] = _agreement(compared, outcomes, pair.id, names, tol)
-                explains[pair.id] = [n for n in wrong if _all(agreements[pair.id], [n])]
-            full = [p for p in pairs if _all(agreements[p.id], names)]
+                agreements[pair.id] = _explained(compared, outcomes, pair.id, names, tol)
+                explains[pair.id] = [n for n in wrong if agreements[pair.id][n]]
+            full = [p for p in pairs if all(agreements[p.id].values())]
     failing_count = sum(not g.passed for g in compared)
     if full:
         best = full[0]
@@ -156,7 +156,11 @@ NO_MATCH = ("No known mistake in the grader's catalogue reproduces your outputs,
 
 def _outcomes(function: str, flag_sets: list[frozenset[str]], labels: list[str], calls: list[dict[str, Any]],
               arrays: dict[str, np.ndarray], use_cache: bool) -> dict[tuple[str, str], Observed]:
-    key = cache.key_for(function, flag_sets, calls, arrays)
+    """Each mutant's outcome on each call.  Only sgd's are cached: its replays (20,000 iterations for the anneal
+    probe) cost ~0.1 s per mutant and their recordings are small, while the value functions' mutants take
+    milliseconds but return (V, d) gradients that would make the cache hundreds of megabytes."""
+    use_cache = use_cache and function == "sgd"
+    key = cache.key_for(function, flag_sets, calls, arrays) if use_cache else ""
     cached = cache.load(key) if use_cache else None
     if cached is not None and all((label, c["id"]) in cached for label in labels for c in calls):
         return cached
@@ -175,42 +179,46 @@ def _names(function: str, calls: list[dict[str, Any]]) -> list[str]:
 def _agreement(compared: list[GradedCall], outcomes: dict[tuple[str, str], Observed], label: str,
                names: list[str], tol: Tolerances) -> list[dict[str, bool]]:
     """Per compared call: output name -> the student's output equals this mutant's."""
-    rows = []
-    for g in compared:
-        mine, theirs = outcomes[(label, g.call["id"])], g.student
-        assert theirs is not None
-        call_names = set(output_names(g.call)) | {INPUTS}
-        row = {}
-        for name in names:
-            if name not in call_names:
-                row[name] = True
-            elif name == INPUTS:
-                row[name] = bool(theirs.raised or mine.raised) or set(theirs.mutated) == set(mine.mutated)
-            elif theirs.raised or mine.raised:
-                row[name] = theirs.raised == mine.raised
-            else:
-                single = name in theirs.float32
-                rtol, atol = (tol.float32_rtol, tol.float32_atol) if single else (tol.rtol, tol.atol)
-                row[name] = same_output(theirs.outputs.get(name), mine.outputs.get(name), rtol, atol)
-        rows.append(row)
-    return rows
+    return [{name: _agrees(g, outcomes[(label, g.call["id"])], name, tol) for name in names} for g in compared]
 
 
-def _all(rows: list[dict[str, bool]], names: list[str]) -> bool:
-    return all(row[n] for row in rows for n in names)
+def _agrees(g: GradedCall, mine: Observed, name: str, tol: Tolerances) -> bool:
+    """One output of one call: the student's equals the mutant's (an output this call lacks agrees)."""
+    theirs = g.student
+    assert theirs is not None
+    if name != INPUTS and name not in output_names(g.call):
+        return True
+    if name == INPUTS:
+        return bool(theirs.raised or mine.raised) or set(theirs.mutated) == set(mine.mutated)
+    if theirs.raised or mine.raised:
+        return theirs.raised == mine.raised
+    single = name in theirs.float32
+    rtol, atol = (tol.float32_rtol, tol.float32_atol) if single else (tol.rtol, tol.atol)
+    return same_output(theirs.outputs.get(name), mine.outputs.get(name), rtol, atol)
+
+
+def _explained(compared: list[GradedCall], outcomes: dict[tuple[str, str], Observed], label: str,
+               names: list[str], tol: Tolerances) -> dict[str, bool]:
+    """Output name -> the student's output equals this mutant's on every compared call (stops at the first
+    call that differs, output by output)."""
+    out = {}
+    for name in names:
+        out[name] = all(_agrees(g, outcomes[(label, g.call["id"])], name, tol) for g in compared)
+    return out
 
 
 def _pairs(function: str, singles: list[Mistake], explains: dict[str, list[str]]) -> list[Mistake]:
     """Two mistakes made together, tried when no single one matches.
 
-    For sgd (slow to replay) only pairs with a member that already reproduces some wrong output.
+    Only pairs with a member that already reproduces some wrong output on every case (a sign error and a
+    transpose: the sign error alone reproduces gradCenterVec), so an unknown mistake costs no pairs at all.
     """
     known = {m.flags for m in singles}
     useful = {m.id for m in singles if explains.get(m.id)}
     pairs = []
     for i, first in enumerate(singles):
         for second in singles[i + 1:]:
-            if function == "sgd" and not ({first.id, second.id} & useful):
+            if not ({first.id, second.id} & useful):
                 continue
             pair = combination((first, second))
             if pair.flags not in known:

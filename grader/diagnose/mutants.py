@@ -22,6 +22,8 @@ import numpy as np
 from grader.worker import support
 
 Flags = frozenset
+MODIFIES_INPUTS: frozenset[str] = frozenset({"modifies_outside"})
+"""Flags whose mutant writes into an argument (every other mutant gets read-only inputs)."""
 
 
 # --- sigmoid ---------------------------------------------------------------------------------------

@@ -76,11 +76,15 @@ def run_mutant(call: dict[str, Any], arrays: dict[str, np.ndarray], flags: froze
             return Observed(raised=type(exc).__name__)
 
 
-def _build_arg(spec: Any, arrays: dict[str, np.ndarray]) -> Any:
+def _build_arg(spec: Any, arrays: dict[str, np.ndarray], copy: bool = True) -> Any:
     if not isinstance(spec, dict):
         return spec
     if "array" in spec:
-        return np.array(arrays[spec["array"]], copy=True)
+        if copy:
+            return np.array(arrays[spec["array"]], copy=True)
+        view = arrays[spec["array"]].view()
+        view.flags.writeable = False
+        return view
     if "value" in spec:
         return spec["value"]
     if "scripted_dataset" in spec:
@@ -94,8 +98,10 @@ def _build_arg(spec: Any, arrays: dict[str, np.ndarray]) -> Any:
 
 
 def _run_value(call: dict[str, Any], arrays: dict[str, np.ndarray], flags: frozenset[str]) -> Observed:
-    args = [_build_arg(a, arrays) for a in call.get("args", [])]
-    before = {i: a.copy() for i, a in enumerate(args) if isinstance(a, np.ndarray)}
+    """A mutant whose flags modify no argument gets read-only views (no copies, no before/after comparison)."""
+    writes = bool(flags & mutants.MODIFIES_INPUTS)
+    args = [_build_arg(a, arrays, copy=writes) for a in call.get("args", [])]
+    before = {i: a.copy() for i, a in enumerate(args) if isinstance(a, np.ndarray)} if writes else {}
     result = _VALUE_FUNCTIONS[call["function"]](*args, flags=flags)
     names = OUTPUT_NAMES[call["function"]]
     values = result if isinstance(result, tuple) else (result,)
