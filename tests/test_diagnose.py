@@ -93,8 +93,8 @@ def test_samples_also_hold_mistakes_outside_the_catalogue_and_combinations():
 # --- the mutants' baseline is the reference ----------------------------------------------------------
 
 def test_the_mutants_without_a_mistake_compute_the_reference_on_every_graded_case():
-    from reference import load_reference
     from grader.worker import support
+    from reference import load_reference
 
     ref = load_reference().word2vec
     for test_id, build in CASE_BUILDERS.items():
@@ -124,8 +124,8 @@ def test_the_mutants_without_a_mistake_compute_the_reference_on_every_graded_cas
 
 
 def test_the_sgd_mutant_without_a_mistake_records_what_the_reference_sgd_records():
-    from reference import load_reference
     from grader.worker import sgd_probe
+    from reference import load_reference
 
     ref = load_reference()
     rubric = load_rubric()
@@ -255,6 +255,8 @@ def test_terminal_and_gradescope_outputs_carry_the_explanation(tmp_path, capsys)
     data = to_results_json(result, value_rubric())
     outputs = [t["output"] for t in data["tests"] if "naive" in t["name"].lower() or "softmax" in t["name"].lower()]
     assert any("Likely cause" in o and "naive.transposed" in o for o in outputs)
+    extra = [t["extra_data"]["diagnosis"] for t in data["tests"] if "diagnosis" in t.get("extra_data", {})]
+    assert extra and all(e["cause_id"] == "naive.transposed" and e["causes"][0]["cases"] > 0 for e in extra)
 
 
 def test_dashboard_counts_each_student_once_per_cause_and_add_up(tmp_path):
