@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -66,8 +65,7 @@ def output_names(call: dict[str, Any]) -> tuple[str, ...]:
 
 def run_mutant(call: dict[str, Any], arrays: dict[str, np.ndarray], flags: frozenset[str]) -> Observed:
     """Run the mutant with ``flags`` on one call (never raises: an exception is recorded)."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
+    with np.errstate(all="ignore"):  # thread-local, unlike warnings.catch_warnings (batch mode may use threads)
         try:
             if call.get("op") == "sgd":
                 return _run_sgd(call, arrays, flags)
