@@ -40,6 +40,7 @@ class Expectation:
     events: list[str] = field(default_factory=list)
     no_events: list[str] = field(default_factory=list)  # event kinds that must NOT be reported
     notes_contain: list[str] = field(default_factory=list)
+    summaries_contain: list[str] = field(default_factory=list)  # in some test summary or case message
     min_score: Optional[float] = None
     max_score: Optional[float] = None
 
@@ -61,7 +62,8 @@ def load_corpus(root: Path = CORPUS_DIR) -> list[Expectation]:
             category=data.get("category", ""), from_reference=bool(data.get("from_reference", False)),
             outcomes=list(data.get("outcomes", {}).items()), events=list(expect.get("events", [])),
             no_events=list(expect.get("no_events", [])),
-            notes_contain=list(expect.get("notes_contain", [])), min_score=expect.get("min_score"),
+            notes_contain=list(expect.get("notes_contain", [])),
+            summaries_contain=list(expect.get("summaries_contain", [])), min_score=expect.get("min_score"),
             max_score=expect.get("max_score")))
     return out
 
@@ -100,6 +102,10 @@ def mismatches(expectation: Expectation, result: GradeResult) -> list[str]:
     for needle in expectation.notes_contain:
         if needle.lower() not in text:
             problems.append(f"expected a note containing {needle!r}")
+    said = " ".join([t.summary for t in result.tests] + [c.message for t in result.tests for c in t.cases]).lower()
+    for needle in expectation.summaries_contain:
+        if needle.lower() not in said:
+            problems.append(f"expected a test summary or case message containing {needle!r}")
     if expectation.min_score is not None and result.score < expectation.min_score - 1e-9:
         problems.append(f"score {result.score} below min_score {expectation.min_score}")
     if expectation.max_score is not None and result.score > expectation.max_score + 1e-9:

@@ -33,6 +33,7 @@ from grader import __version__
 from grader.checks import charge_once, gradient_check, implemented, sgd_checks, speed, speed_controller, values
 from grader.checks.base import Outcomes, PlannedTest, error_result
 from grader.checks.cases import CASE_BUILDERS, MODULE_OF
+from grader.checks.numpy_compat import environment_mismatch, with_explanation
 from grader.course_secrets import derived_seed
 from grader.discover import Discovery, DiscoveryError, discover
 from grader.expected import kit_store
@@ -43,6 +44,10 @@ from grader.sandbox import detect_isolation, integrity
 from grader.sandbox.jobs import JobRun, run_job, start_worker
 from grader.sandbox.session import WorkerSession
 from grader.score import scoresheet, withhold_unimplemented
+
+
+class GraderEnvironmentError(RuntimeError):
+    """The grading environment does not satisfy the rubric's ``[environment]`` (an instructor's problem)."""
 
 
 def grade_submission(path: Path, rubric: Optional[Rubric] = None, *, mode: str = "grade",
@@ -64,14 +69,21 @@ def grade_submission(path: Path, rubric: Optional[Rubric] = None, *, mode: str =
     rubric = rubric or load_rubric()
     specs = [t for t in rubric.tests if mode == "grade" or t.visibility == "visible"]
     not_run = [t for t in rubric.tests if t not in specs]  # check mode: shown as pending, never run
+    mismatch = environment_mismatch(rubric.environment.numpy)
     try:
+        if mismatch and mode == "grade":
+            raise GraderEnvironmentError(mismatch)
         result = _grade(Path(path), rubric, specs, mode, deadline, speed_lock, on_test, shared_reference)
-    except Exception:  # noqa: BLE001 - a grader bug must not lose the submission
+    except Exception as exc:  # noqa: BLE001 - a grader bug must not lose the submission
         result = _empty_result(Path(path), rubric, specs, mode)
-        result.internal_error = traceback.format_exc(limit=8)
+        result.internal_error = (f"grader environment: {exc}" if isinstance(exc, GraderEnvironmentError)
+                                 else traceback.format_exc(limit=8))
         for test in result.tests:
             test.status = Status.ERROR
             test.summary = "Not graded: the grader failed internally (not your fault). Staff have the details."
+    if mismatch and mode == "check":
+        result.submission.notes.append(f"This course grades with numpy {rubric.environment.numpy}; your "
+                                       f"environment has numpy {np.__version__}, so results here may differ.")
     for spec in not_run:
         pending = error_result(spec, "Not run by the self-check: this test runs only on the course's grader.", [])
         pending.status = Status.SKIPPED
@@ -88,6 +100,7 @@ def _grade(path: Path, rubric: Rubric, specs: list[TestSpec], mode: str, deadlin
            shared_reference: bool) -> GradeResult:
     result = _empty_result(path, rubric, specs, mode)
     result.integrity = integrity(detect_isolation())
+    result.numpy_version = np.__version__  # the worker imports this same installation (sandbox/import_path)
     try:
         found = discover(path)
     except DiscoveryError as exc:
@@ -374,7 +387,8 @@ def _import_failure_for_module(module: str, run: JobRun, spec: TestSpec) -> Opti
     exc = outcome.raised
     event = outcome.event or SandboxEvent("import_error", f"Importing {module}.py failed: {exc.get('type')}: "
                                           f"{exc.get('message')}", exc.get("traceback", ""))
-    return error_result(spec, f"{module}.py could not be imported: {exc.get('type')}: {exc.get('message')}",
+    return error_result(spec, with_explanation(exc.get("type"), f"{module}.py could not be imported: "
+                                               f"{exc.get('type')}: {exc.get('message')}"),
                         [event])
 
 

@@ -249,6 +249,8 @@ class GradeResult:
     student: StudentInfo = field(default_factory=StudentInfo)
     internal_error: Optional[str] = None  # grader-side failure (never student-controlled text only)
     mode: str = "grade"  # "grade" (all tests) or "check" (visible tests only)
+    numpy_version: str = ""
+    """The NumPy that ran the student's code ("" for results written before it was recorded)."""
     integrity: str = ""
     """"strong" when student code could not read the grader's secrets, "weak" otherwise
     (:func:`grader.sandbox.integrity`); "" for results written before it was recorded."""

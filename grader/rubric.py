@@ -9,6 +9,7 @@ names the offending key.
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +63,8 @@ class SpeedSettings:
     loop_fraction: float = 0.7
     partial_credit: float = 0.5
     negative_sampling_full_passes: str = "full"
-    full_pass_fraction: float = 0.5
+    full_pass_fraction: float = 2.5
+    flood_characters: int = 1_000_000
     vocab_size: int = 10000
     dim: int = 10
     negatives: int = 10
@@ -111,12 +113,22 @@ class TestSpec:
 
 
 @dataclass(frozen=True)
+class Environment:
+    """The student environment a course grades in: ``numpy`` is a PEP 440 specifier ("" = any the grader
+    supports).  Grading refuses to run in an environment that does not satisfy it (the self-check kit
+    only warns), so a rubric that says "numpy 1.26" is graded with numpy 1.26 everywhere."""
+
+    numpy: str = ""
+
+
+@dataclass(frozen=True)
 class Rubric:
     name: str
     tests: tuple[TestSpec, ...]
     tolerances: Tolerances = field(default_factory=Tolerances)
     speed: SpeedSettings = field(default_factory=SpeedSettings)
     limits: Limits = field(default_factory=Limits)
+    environment: Environment = field(default_factory=Environment)
     leaderboard: bool = False
     source_hash: str = ""
     source_path: str = ""
@@ -150,7 +162,7 @@ def load_rubric(path: Optional[Path] = None) -> Rubric:
 
 def parse_rubric(data: dict[str, Any], where: str = "rubric") -> Rubric:
     """Validate a parsed rubric mapping; raises :class:`RubricError`."""
-    _reject_unknown(data, {"name", "tests", "tolerances", "speed", "limits", "leaderboard"}, where)
+    _reject_unknown(data, {"name", "tests", "tolerances", "speed", "limits", "environment", "leaderboard"}, where)
     name = data.get("name", "rubric")
     if not isinstance(name, str) or not name:
         raise RubricError(f"{where}: 'name' must be a non-empty string")
@@ -165,7 +177,23 @@ def parse_rubric(data: dict[str, Any], where: str = "rubric") -> Rubric:
     leaderboard = data.get("leaderboard", False)
     if not isinstance(leaderboard, bool):
         raise RubricError(f"{where}: 'leaderboard' must be true or false")
-    return Rubric(name=name, tests=tests, tolerances=tolerances, speed=speed, limits=limits, leaderboard=leaderboard)
+    environment = _environment(data.get("environment", {}), f"{where} [environment]")
+    return Rubric(name=name, tests=tests, tolerances=tolerances, speed=speed, limits=limits, environment=environment,
+                  leaderboard=leaderboard)
+
+
+_SPECIFIER = re.compile(r"^\s*(===|==|!=|~=|<=|>=|<|>)\s*[0-9][0-9A-Za-z.*+!-]*\s*$")
+
+
+def _environment(values: Any, where: str) -> Environment:
+    if not isinstance(values, dict):
+        raise RubricError(f"{where}: must be a table")
+    _reject_unknown(values, {"numpy"}, where)
+    numpy = values.get("numpy", "")
+    if not isinstance(numpy, str) or (numpy.strip() and not all(_SPECIFIER.match(p) for p in numpy.split(","))):
+        raise RubricError(f"{where}: 'numpy' must be a version specifier such as \"==1.26.*\" or \">=2,<3\", "
+                          f"got {numpy!r}")
+    return Environment(numpy=numpy.strip())
 
 
 def _parse_tests(entries: Any, where: str) -> tuple[TestSpec, ...]:

@@ -22,7 +22,7 @@ from grader.rubric import load_rubric, parse_rubric
 from grader.sandbox.environment import prepare_workdir
 from grader.sandbox.jobs import start_worker
 
-LOOPS = LoopCosts(row=700e-9, element=120e-9, row_pass=8e-9)
+LOOPS = LoopCosts(row=700e-9, element=120e-9, row_pass=8e-9, row_fill=6e-9)
 V = 10_000
 
 
@@ -77,10 +77,20 @@ def test_negative_sampling_full_passes_earn_what_the_rubric_says(setting: str, l
     rubric = load_rubric()
     rubric = rubric.__class__(**{**rubric.__dict__, "speed": rubric.speed.__class__(
         **{**rubric.speed.__dict__, "negative_sampling_full_passes": setting})})
-    sample = _timing("negSamplingLossAndGradient", reference=200e-6, student=[200e-6 + V * 16e-9] * 3)
+    sample = _timing("negSamplingLossAndGradient", reference=200e-6, student=[200e-6 + V * (6e-9 + 4 * 8e-9)] * 3)
     verdict = _verdict(sample, "negSamplingLossAndGradient", rubric)
     assert verdict.full_passes and verdict.verdict == label
+    assert "about 4.0 vectorised passes" in verdict.explanation
     assert "only the K+1 sampled rows are needed" in verdict.explanation
+
+
+def test_writing_the_whole_gradient_is_memory_traffic_not_full_passes() -> None:
+    """np.zeros_like(outsideVectors) writes every page (the reference's np.zeros does not): that costs
+    one fill and a pass or so of noise, and must not be called "full passes" under any rubric setting."""
+    sample = _timing("negSamplingLossAndGradient", reference=200e-6, student=[200e-6 + V * (6e-9 + 1.5 * 8e-9)] * 3)
+    verdict = _verdict(sample, "negSamplingLossAndGradient")
+    assert verdict.verdict == "fast" and not verdict.full_passes
+    assert "passes" not in verdict.explanation
 
 
 def test_out_of_memory_while_timed_is_reported_as_a_quadratic_temporary() -> None:
@@ -207,7 +217,32 @@ def test_an_unimportable_word2vec_is_not_timed(tmp_path: Path, corpus_dir: Path)
 
 def test_heavy_printing_is_named_as_the_cause_not_a_loop() -> None:
     sample = _timing("sigmoid", reference=300e-6, student=[300e-6 + 100_000 * 150e-9], unit="element",
-                     units=100_000, printed_per_call=5_000_000)
+                     units=100_000, printed_per_call=500_000, writes_per_call=20_000)
     verdict = _verdict(sample, "sigmoid")
-    assert "prints about 5,000,000 characters per call" in verdict.explanation
+    assert "prints about 500,000 characters per call" in verdict.explanation
     assert "loops over" not in verdict.explanation and not verdict.loops_over_vocabulary
+
+
+@pytest.mark.parametrize("extra_ns", [20, 150, 600])
+def test_a_flood_of_output_gets_no_credit_however_fast_it_printed(extra_ns: float) -> None:
+    """50 M characters a call cost between nothing and a loop's worth depending on the run: always none."""
+    sample = _timing("sigmoid", reference=300e-6, student=[300e-6 + 100_000 * extra_ns * 1e-9], unit="element",
+                     units=100_000, printed_per_call=50_000_000, writes_per_call=4)
+    verdict = _verdict(sample, "sigmoid")
+    assert verdict.verdict == "too_slow" and not verdict.loops_over_vocabulary
+    assert "floods its output" in verdict.explanation and "loops over" not in verdict.explanation
+
+
+def test_a_loop_that_also_prints_a_little_is_still_a_loop() -> None:
+    """2,000 characters in 2 writes a call cannot explain 13 ms of extra time: the loop is named."""
+    sample = _timing(student=[400e-6 + V * 1300e-9] * 3, printed_per_call=2_000, writes_per_call=2)
+    verdict = _verdict(sample)
+    assert verdict.verdict == "too_slow" and "loops over the vocabulary in Python" in verdict.explanation
+    assert "prints" not in verdict.explanation
+
+
+def test_printing_in_a_loop_of_small_prints_is_named_as_printing() -> None:
+    """One print per word (20,000 writes a call) explains the time: printing is named, and it is slow."""
+    sample = _timing(student=[400e-6 + V * 1000e-9] * 3, printed_per_call=60_000, writes_per_call=20_000)
+    verdict = _verdict(sample)
+    assert verdict.verdict == "too_slow" and "prints about 60,000 characters" in verdict.explanation

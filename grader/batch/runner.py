@@ -183,12 +183,16 @@ class BatchRunner:
     # -- main --------------------------------------------------------------------
 
     def run(self, source: Union[Path, str, BatchInput]) -> BatchSummary:
+        from grader.checks.numpy_compat import environment_mismatch
         from grader.rubric import load_rubric
 
         started = time.monotonic()
         rubric = load_rubric(self.options.rubric_path)
         self.rubric = rubric
         self.integrity = _check_integrity(self.options)
+        mismatch = environment_mismatch(rubric.environment.numpy)
+        if mismatch:
+            raise BatchError(f"environment: {mismatch}")
         owns_input = not isinstance(source, BatchInput)
         batch = detect_layout(Path(source)) if owns_input else source
         try:

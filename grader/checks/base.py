@@ -16,6 +16,7 @@ from grader.rubric import Rubric, TestSpec
 from grader.sandbox.jobs import CallOutcome, JobRun
 
 from .hints import category_hint, hint_for
+from .numpy_compat import with_explanation
 
 
 @dataclass
@@ -91,7 +92,8 @@ def outcome_events(outcome: CallOutcome) -> list[SandboxEvent]:
         return [outcome.event]
     if outcome.raised:
         exc = outcome.raised
-        return [SandboxEvent("crash", f"Your code raised {exc.get('type')}: {exc.get('message')}",
+        return [SandboxEvent("crash", with_explanation(exc.get("type"),
+                                                       f"Your code raised {exc.get('type')}: {exc.get('message')}"),
                              exc.get("traceback", ""))]
     return []
 
@@ -103,7 +105,8 @@ def unfinished_case(case_id: str, description: str, outcome: CallOutcome) -> Opt
     if outcome.raised:
         exc = outcome.raised
         return CaseResult(case_id, description, passed=False,
-                          message=f"Your function raised {exc.get('type')}: {exc.get('message')}",
+                          message=with_explanation(exc.get("type"),
+                                                   f"Your function raised {exc.get('type')}: {exc.get('message')}"),
                           notes=[exc.get("traceback", "")])
     return None
 

@@ -153,6 +153,8 @@ def naive_cases(part: str) -> list[Case]:
             recipe = (f"rng = np.random.default_rng({200 + i})\ncenterWordVec = rng.standard_normal({d})\n"
                       f"outsideVectors = rng.standard_normal(({V}, {d}))")
             cases.append(_loss_case(fn, f"{fn}.random.{i}", f"V={V}, d={d}, outside word {o}", recipe, o))
+        for i, (recipe, o, text) in enumerate(_training_states(), start=len(cases)):
+            cases.append(_loss_case(fn, f"{fn}.random.{i}", text, recipe, o))
     elif part == "edge":
         for i, (V, d, o) in enumerate(((1, 1, 0), (1, 5, 0), (7, 1, 6), (50, 4, 0), (50, 4, 49))):
             recipe = (f"rng = np.random.default_rng({300 + i})\ncenterWordVec = rng.standard_normal({d})\n"
@@ -161,6 +163,23 @@ def naive_cases(part: str) -> list[Case]:
     elif part == "stability":
         cases = _naive_stability_cases(fn)
     return cases
+
+
+def _training_states() -> list[tuple[str, int, str]]:
+    """(recipe, outside word, description) of states real training reaches, where scores tie.
+
+    run.py starts with all-zero outside vectors, so at first every score is 0; rows that training
+    has not separated yet are identical; a word's center vector can be 0.  Code that merges
+    equal *scores* instead of equal indices, or divides by a norm, is wrong exactly here.
+    """
+    return [
+        ("V = 8\nrng = np.random.default_rng(331)\ncenterWordVec = rng.standard_normal(4)\n"
+         "outsideVectors = np.zeros((V, 4))", 3, "all-zero outside vectors (run.py's start: every score 0), V=8, d=4"),
+        ("V = 6\nrng = np.random.default_rng(332)\ncenterWordVec = rng.standard_normal(3)\n"
+         "outsideVectors = np.tile(rng.standard_normal(3), (V, 1))", 2, "identical outside rows (tied scores), V=6, d=3"),
+        ("V = 4\nrng = np.random.default_rng(333)\ncenterWordVec = np.zeros(5)\n"
+         "outsideVectors = rng.standard_normal((V, 5))", 0, "zero center vector, V=4, d=5"),
+    ]
 
 
 def _naive_stability_cases(fn: str) -> list[Case]:
@@ -196,6 +215,11 @@ def neg_cases(part: str) -> list[Case]:
             recipe = (f"rng = np.random.default_rng({610 + i})\ncenterWordVec = rng.standard_normal({d})\n"
                       f"outsideVectors = rng.standard_normal(({V}, {d}))")
             cases.append(_loss_case(fn, f"{fn}.random.{i}", f"V={V}, d={d}, K={K}", recipe, o, script, K=K))
+        for i, (recipe, o, text) in enumerate(_training_states(), start=len(cases)):
+            V = int(recipe.split("V = ")[1].split("\n")[0])
+            K = 12 if V <= 4 else 10  # K >= V: every word drawn, most more than once
+            script = _neg_script(np.random.default_rng(650 + i), V, o, K)
+            cases.append(_loss_case(fn, f"{fn}.random.{i}", f"{text}, K={K}", recipe, o, script, K=K))
     elif part == "repeats":
         scripts = [([3, 3, 5, 5, 1, 1, 6, 6, 2, 2], 0, "every negative twice"),
                    ([4] * 10, 1, "all 10 negatives the same word"),
@@ -262,6 +286,13 @@ def skipgram_cases(part: str) -> list[Case]:
                       f"outsideVectors = rng.standard_normal(({V}, {d}))")
             cases.append(_skipgram_case(f"skipgram.{part}.{i}", f"V={V}, d={d}, center {center}, "
                                         f"{len(outside)} outside words", recipe, center, window, outside, words))
+        if part == "repeats":  # run.py's start: every outside vector 0; the center word is also an outside word
+            words = {f"w{j}": j for j in range(7)}
+            recipe = ("rng = np.random.default_rng(830)\ncenterWordVectors = rng.standard_normal((7, 4))\n"
+                      "outsideVectors = np.zeros((7, 4))")
+            cases.append(_skipgram_case(f"skipgram.{part}.{len(cases)}", "all-zero outside vectors, V=7, d=4, "
+                                        "center w2 also an outside word", recipe, "w2", 2, ["w2", "w5", "w2", "w0"],
+                                        words))
     return cases
 
 

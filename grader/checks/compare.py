@@ -19,6 +19,8 @@ from grader.results import ArraySummary, CaseResult
 from grader.rubric import Tolerances
 from grader.sandbox.jobs import CallOutcome
 
+from .numpy_compat import with_explanation
+
 PREVIEW_ELEMENTS = 60
 HEATMAP_MAX = 40
 
@@ -63,7 +65,8 @@ def compare_call(case_id: str, description: str, expected: CallOutcome, got: Cal
         return result
     if got.raised:
         exc = got.raised
-        result.message = f"Your function raised {exc.get('type')}: {exc.get('message')}"
+        result.message = with_explanation(exc.get("type"),
+                                          f"Your function raised {exc.get('type')}: {exc.get('message')}")
         result.notes.append(exc.get("traceback", ""))
         return result
     if expected.meta is None or expected.raised:

@@ -9,7 +9,8 @@ printed losses), saved_params (resume with useSaved), integration (0 pts).
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Optional
 
 import numpy as np
 
@@ -170,15 +171,30 @@ def _judge_progress(call, meta, got, exp_meta, exp, rubric) -> str:
     calls, iterations = int(meta.get("calls", 0)), int(call["iterations"])
     if calls != iterations:
         return f"f was evaluated {calls} times in {iterations} iterations; evaluate it exactly once per iteration."
-    printed = [line for line in str(meta.get("printed", "")).splitlines() if line.startswith("iter")]
+    printed = [line.strip() for line in str(meta.get("printed", "")).splitlines() if PROGRESS_LINE.match(line.strip())]
     expected = _expected_progress(got.get("losses"), iterations, int(call.get("print_every", 10)))
-    if printed != expected:
-        first = next((i for i, (a, b) in enumerate(zip(printed, expected)) if a != b), min(len(printed),
-                                                                                           len(expected)))
-        got_line = printed[first] if first < len(printed) else "(nothing)"
-        exp_line = expected[first] if first < len(expected) else "(nothing)"
+    missing = _first_missing(expected, printed)
+    if missing is not None:
+        exp_line = expected[missing]
+        iteration = exp_line.split(":")[0]
+        got_line = next((line for line in printed if line.split(":")[0] == iteration), "(nothing)")
         return f"Progress output differs: expected {exp_line!r}, got {got_line!r} (is `loss` assigned?)."
     return ""
+
+
+PROGRESS_LINE = re.compile(r"^iter \d+: \S+$")
+"""The provided progress print (``"iter %d: %f"``); the student's own prints around it are ignored."""
+
+
+def _first_missing(expected: list[str], printed: list[str]) -> Optional[int]:
+    """Index of the first expected progress line not found, in order, among the printed ones (None: all found)."""
+    position = 0
+    for index, line in enumerate(expected):
+        try:
+            position = printed.index(line, position) + 1
+        except ValueError:
+            return index
+    return None
 
 
 def _expected_progress(losses, iterations: int, every: int) -> list[str]:
@@ -200,7 +216,8 @@ def _judge_saved(call, meta, got, exp_meta, exp, rubric) -> str:
     remaining = int(call["iterations"]) - 7
     if points is None or len(points) != remaining:
         count = 0 if points is None else len(points)
-        return f"Resuming from saved_params_7.npy should run {remaining} more iterations; f was called {count} times."
+        return (f"Resuming from the checkpoint of iteration 7 (written by your save_params, or in the starter's "
+                f"format if you have none) should run {remaining} more iterations; f was called {count} times.")
     if not arrays_close(points[0], saved[0], rubric.tolerances.rtol, rubric.tolerances.atol):
         return "The first iterate after resuming is not the saved parameters."
     step = float(call["step"]) * 0.5 ** (7 / ANNEAL_EVERY)

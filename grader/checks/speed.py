@@ -36,7 +36,10 @@ from .speed_controller import FunctionTiming, LoopCosts, SpeedSample
 _STATUS = {"fast": Status.PASSED, "slow": Status.PARTIAL, "not_measured": Status.ERROR}
 """Status of a speed test by verdict (every other verdict fails); its points are the score stage's."""
 PRINTING = 1000
-"""Characters printed per timed call from which the message says that printing costs time too."""
+"""Characters printed per timed call from which the message considers printing as a cause."""
+PRINT_COST = (1e-9, 0.5e-6)
+"""A generous CPU cost of printing: seconds per character and per ``write`` call.  Printing is named as
+the cause of the extra time when it could cost at least half of it."""
 WHAT = {"row": ("word", "Python loop over the vocabulary"), "element": ("element", "Python loop over the elements")}
 
 
@@ -89,13 +92,20 @@ def _judge(function: str, timing: FunctionTiming, loops: LoopCosts, rubric: Rubr
     extra = max(0.0, fastest - reference) / timing.units
     x = extra / loop if loop > 0 else 0.0
     label = "fast" if x <= s.vectorised_fraction else ("slow" if x < s.loop_fraction else "too_slow")
+    printing = label != "fast" and _printing_explains(extra * timing.units, timing)
+    flood = timing.printed_per_call >= s.flood_characters
+    if flood:
+        label = "too_slow"  # lowers only: a worker's word about its printing never earns credit
     loops_over = label == "too_slow"
-    full_passes = (function == "negSamplingLossAndGradient" and label == "fast"
-                   and extra >= s.full_pass_fraction * loops.row_pass)
+    passes = max(0.0, extra - loops.row_fill) / loops.row_pass if loops.row_pass > 0 else 0.0
+    full_passes = function == "negSamplingLossAndGradient" and label == "fast" and passes >= s.full_pass_fraction
     text = (f"Your function takes {ratio:.1f}× the reference's CPU time: per {unit_name} it costs {extra * 1e9:.0f} ns "
             f"more than the reference, where one iteration of a {loop_name} costs {loop_ns:.0f} ns on this machine")
-    printing = label != "fast" and timing.printed_per_call >= PRINTING
-    if label == "fast":
+    if flood:
+        text += (f" ({x:.1f} of one). It prints about {timing.printed_per_call:,.0f} characters per call: a function "
+                 f"that floods its output ({s.flood_characters:,} characters a call or more) earns no speed credit, "
+                 "because its time depends on where the output goes. Remove debugging prints from your functions.")
+    elif label == "fast":
         text += ". So there is no such loop: it is vectorised."
     elif printing:
         text += (f" ({x:.1f} of one). It prints about {timing.printed_per_call:,.0f} characters per call: that is "
@@ -107,17 +117,25 @@ def _judge(function: str, timing: FunctionTiming, loops: LoopCosts, rubric: Rubr
     else:
         text += (f": about {x:.1f} loop iterations' worth per {unit_name}. Your code loops over the "
                  f"{'elements' if timing.unit == 'element' else 'vocabulary'} in Python. " + _advice(function))
-    loops_over = loops_over and not printing
+    loops_over = loops_over and not printing and not flood
     if full_passes:
-        passes = extra / loops.row_pass if loops.row_pass > 0 else 0.0
-        text += (f" It does make full passes over all V rows of outsideVectors (about {passes:.1f} passes' worth), "
-                 f"where only the K+1 sampled rows are needed")
+        text += (f" Its extra time is about {passes:.1f} vectorised passes over all V rows of outsideVectors, beyond "
+                 "writing the V×d gradient: it seems to compute over every row, where only the K+1 sampled rows "
+                 "are needed")
         label = {"full": "fast", "partial": "slow", "none": "too_slow"}[s.negative_sampling_full_passes]
         text += {"fast": "; this course does not take speed points for that.",
                  "slow": "; this course gives partial speed credit for that.",
                  "too_slow": "; this course gives no speed credit for that."}[label]
     return SpeedVerdict(function, measurements, ratio, None, None, loops_over, label, text + wrong_note,
                         extra_ns_per_unit=extra * 1e9, loop_ns_per_unit=loop_ns, full_passes=full_passes, **base)
+
+
+def _printing_explains(extra_per_call: float, timing: FunctionTiming) -> bool:
+    """Could the function's printing (as its worker reported it) cost half its extra time?  Words only."""
+    if timing.printed_per_call < PRINTING:
+        return False
+    cost = timing.printed_per_call * PRINT_COST[0] + timing.writes_per_call * PRINT_COST[1]
+    return 2 * cost >= extra_per_call
 
 
 def _advice(function: str) -> str:

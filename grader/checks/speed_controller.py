@@ -50,6 +50,8 @@ from grader.sandbox.jobs import start_worker
 from grader.sandbox.proc_memory import ArrayLocation, MemoryReadError
 from grader.sandbox.session import WorkerSession
 
+from .numpy_compat import with_explanation
+
 SPEED_ORDER = ("sigmoid", "naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient", "skipgram")
 """The order in which functions are timed."""
 FLOAT_DTYPES = frozenset({"<f8", "<f4"})
@@ -122,6 +124,8 @@ class LoopCosts:
     """One iteration of a Python loop over an array's elements doing one scalar ``math`` call."""
     row_pass: float
     """One row of one vectorised pass (a matrix-vector product) over the vocabulary."""
+    row_fill: float = 0.0
+    """One row of writing a V×d output in full (``np.zeros_like``): memory traffic, not computation."""
 
     def per_unit(self, unit: str) -> float:
         return self.element if unit == "element" else self.row
@@ -159,7 +163,10 @@ class FunctionTiming:
     failure: Optional[SandboxEvent] = None
     """The student's function raised, or its worker died, while being timed."""
     printed_per_call: float = 0.0
-    """Characters the function printed per timed call, as the worker reported them (only ever used in words)."""
+    """Characters the function printed per timed call, as the worker reported them: used in words, and to
+    withhold credit from a flood of output (a lie can only lower the student's own verdict)."""
+    writes_per_call: float = 0.0
+    """``write`` calls behind those characters, as the worker reported them (words only)."""
 
 
 @dataclass
@@ -293,13 +300,15 @@ class ReferenceTimer:
             costs = {}
             for name, per in (("row_loop_baseline", self.rubric.speed.vocab_size),
                               ("element_loop_baseline", min(self.rubric.speed.sigmoid_size, 20000)),
-                              ("pass_baseline", self.rubric.speed.vocab_size)):
+                              ("pass_baseline", self.rubric.speed.vocab_size),
+                              ("fill_baseline", self.rubric.speed.vocab_size)):
                 cid = f"baseline.{name}"
                 self.prepare(cid, _baseline_call(name, self.rubric))
-                reps = 1 if name != "pass_baseline" else 64
+                reps = 64 if name in ("pass_baseline", "fill_baseline") else 1
                 costs[name] = statistics.median(self.block(cid, reps, secrets.randbits(62)) for _ in range(3)) / per
                 self.release(cid)
-            self.loops = LoopCosts(costs["row_loop_baseline"], costs["element_loop_baseline"], costs["pass_baseline"])
+            self.loops = LoopCosts(costs["row_loop_baseline"], costs["element_loop_baseline"], costs["pass_baseline"],
+                                   costs["fill_baseline"])
         return self.loops
 
     def record(self, function: str, per_rep: float) -> list[float]:
@@ -390,11 +399,26 @@ def _measure_one(timed: TimedFunction, student: StudentSessions, reference: Refe
             return timing
         fresh = s.blocks if fresh_blocks is None else fresh_blocks
         reference_rep = _reference_block(reference, cid, reps, scale, force=True)
+        timing.reference = list(reference.series.get(cid, []))  # so that a student stopped early is judged
         # probe: one repetition tells a loop over the vocabulary at once, and how many repetitions to run
-        probe = _student_block(session, cid, 1, secrets.randbits(62), timing=timing,
-                               budget=reference_rep + 4 * s.loop_fraction * loop_rep + 0.05)
+        probe_budget = reference_rep + 4 * s.loop_fraction * loop_rep + 0.05
+        probe = _probe(session, cid, timing, probe_budget)
+        if probe is None and timing.stopped_early and timing.failure is None:
+            session = _fresh_session(student, session)  # a one-off stall, or a loop: a second worker decides
+            timing.stopped_early = False
+            if not _prepare_student(session, cid, timed, timing, rubric):
+                return timing
+            probe = _probe(session, cid, timing, probe_budget)
         if probe is None:
             return timing
+        if probe - reference_rep >= 2 * s.loop_fraction * loop_rep:
+            # one repetition is one sample: a page-reclaim stall or a GC pass can cost as much as a loop.
+            # A second probe decides; the faster of the two counts.
+            again = _probe(session, cid, timing, probe_budget)
+            if timing.failure is not None:
+                return timing
+            timing.stopped_early = False  # the first probe finished: it stands
+            probe = min(probe, again) if again is not None else probe
         timing.probe = probe
         if probe - reference_rep >= 2 * s.loop_fraction * loop_rep:
             timing.student.append(probe)
@@ -417,6 +441,19 @@ def _measure_one(timed: TimedFunction, student: StudentSessions, reference: Refe
             with contextlib.suppress(Exception):
                 session.request({"op": "release", "id": cid}, rubric.limits.call_wall_timeout)
     return timing
+
+
+def _probe(session: WorkerSession, cid: str, timing: FunctionTiming, budget: float) -> Optional[float]:
+    """One untimed-output repetition (CPU seconds); None when it failed or used more than ``budget``."""
+    return _student_block(session, cid, 1, secrets.randbits(62), timing=timing, budget=budget)
+
+
+def _fresh_session(student: StudentSessions, session: WorkerSession) -> WorkerSession:
+    """A new student worker in place of ``session`` (killed if it still runs)."""
+    if not session.finished:
+        session.kill()
+        session.wait_for(lambda: False, 5.0)
+    return student()
 
 
 QUIET_WINDOW = 0.03
@@ -469,6 +506,9 @@ def _student_block(session: WorkerSession, cid: str, reps: int, seed: int, *, bu
         printed = reply.get("printed") if reply is not None else None
         if isinstance(printed, int) and printed > 0:
             timing.printed_per_call = max(timing.printed_per_call, printed / reps)
+        writes = reply.get("writes") if reply is not None else None
+        if isinstance(writes, int) and writes > 0:
+            timing.writes_per_call = max(timing.writes_per_call, writes / reps)
         if check is not None:
             _verify(session, cid, reps, seed, reply, timing, *check)
     finally:
@@ -482,8 +522,9 @@ def _reply_ok(reply: Optional[dict[str, Any]], session: WorkerSession, cid: str,
         return True
     if reply is not None and reply.get("status") == "exception":
         exc = reply.get("exception") or {}
-        timing.failure = SandboxEvent("crash", f"{cid}: your function raised {exc.get('type')} {when}: "
-                                      f"{exc.get('message')}", str(exc.get("traceback", "")), function=cid)
+        text = f"{cid}: your function raised {exc.get('type')} {when}: {exc.get('message')}"
+        timing.failure = SandboxEvent("crash", with_explanation(exc.get("type"), text),
+                                      str(exc.get("traceback", "")), function=cid)
     elif session.finished:
         timing.failure = SandboxEvent("crash", f"{cid}: the Python process running your function ended {when}.",
                                       function=cid)

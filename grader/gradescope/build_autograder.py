@@ -28,7 +28,7 @@ import json
 from pathlib import Path
 from typing import Optional
 
-from grader.packaging import load_build_rubric, read, walk, write_zip
+from grader.packaging import BuildError, load_build_rubric, read, walk, write_zip
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXECUTABLES = ("setup.sh", "run_autograder")
@@ -45,6 +45,7 @@ def build_autograder(out: Path, *, rubric_path: Optional[Path] = None, repo_root
     """Write the autograder zip to ``out``; returns a summary (entries, rubric, warnings)."""
     rubric, rubric_bytes = load_build_rubric(rubric_path)
     files = collect_files(repo_root)
+    _require_rubric_numpy(rubric, files)
     files["rubric.toml"] = rubric_bytes
     files["grader/rubric_default.toml"] = rubric_bytes
     files["BUILD_INFO.json"] = _build_info(files, rubric)
@@ -78,6 +79,25 @@ def collect_files(repo_root: Path) -> dict[str, bytes]:
     for path in walk(reference / "utils"):
         files[path.relative_to(repo_root).as_posix()] = read(path)
     return files
+
+
+def _require_rubric_numpy(rubric, files: dict[str, bytes]) -> None:
+    """The image's pinned numpy must satisfy the rubric's ``[environment] numpy`` (BuildError if not)."""
+    wanted = rubric.environment.numpy
+    if not wanted:
+        return
+    try:
+        from packaging.specifiers import SpecifierSet
+    except ImportError as exc:  # a plain Python image (the Dockerfile's first stage builds with no rubric numpy)
+        raise BuildError("checking the rubric's [environment] numpy needs the 'packaging' library "
+                         "(pip install packaging)") from exc
+    requirements = next((v for k, v in files.items() if k.endswith("requirements.txt")), b"").decode()
+    pinned = next((line.split("==", 1)[1].strip() for line in requirements.splitlines()
+                   if line.strip().startswith("numpy==")), None)
+    if pinned is None or pinned not in SpecifierSet(wanted):
+        raise BuildError(f"the rubric grades with numpy {wanted}, but the image pins numpy {pinned}: build the "
+                         "autograder from an environment with that numpy (pip install 'numpy" + wanted + "', then "
+                         "update grader/gradescope/bundle/requirements.txt) or change the rubric's [environment]")
 
 
 def _build_info(files: dict[str, bytes], rubric) -> bytes:

@@ -737,6 +737,7 @@ def _extra_data(result: GradeResult) -> dict[str, Any]:
         "mode": result.mode,
         "isolation_layers": list(result.isolation_layers),
         "integrity": result.integrity,
+        "numpy_version": result.numpy_version,
         "submission_id": result.student.submission_id,
         "files": {"word2vec": files.word2vec, "sgd": files.sgd},
         "events": [event.kind for event in result.events],

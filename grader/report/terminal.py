@@ -14,7 +14,8 @@ MARK = {Status.PASSED: "PASS", Status.PARTIAL: "PART", Status.FAILED: "FAIL", St
 
 def print_summary(result: GradeResult, *, html_path: Optional[Path] = None, first_failure: bool = True) -> None:
     """Print the per-function table, sandbox events and (optionally) each function's first failing case."""
-    print(f"w2v-grader {result.grader_version} — {result.mode} of {result.submission.root}")
+    numpy = f" (NumPy {result.numpy_version})" if result.numpy_version else ""
+    print(f"w2v-grader {result.grader_version} — {result.mode} of {result.submission.root}{numpy}")
     if result.mode == "grade" and result.integrity == "weak":
         print("  ! integrity: weak — student code could have read the reference and the expected values here "
               "(no mount namespace); do not use these scores as grades")

@@ -182,6 +182,8 @@ def build_report_view(result: GradeResult, audience: str = "student", *, with_ch
             ("Rubric", f"{truncate(result.rubric_name, 80)} ({result.rubric_hash[:12]})"),
             ("Run", "check (visible tests only)" if result.mode == "check" else "full grade"),
             ("Grading time", fmt_seconds(result.execution_time) if finite(result.execution_time) else "–")]
+    if result.numpy_version:
+        meta.append(("NumPy", f"{truncate(result.numpy_version, 40)} ran your code"))
     if result.mode == "grade" and result.integrity:
         meta.append(("Integrity", "strong: student code could not read the grader's secrets"
                      if result.integrity == "strong" else

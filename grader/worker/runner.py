@@ -110,6 +110,7 @@ class CappedText(io.TextIOBase):
         self.parts: list[str] = []
         self.kept = 0
         self.total = 0
+        self.writes = 0
 
     def writable(self) -> bool:
         return True
@@ -117,6 +118,7 @@ class CappedText(io.TextIOBase):
     def write(self, text: str) -> int:
         text = str(text)
         self.total += len(text)
+        self.writes += 1
         if self.kept < self.keep:
             piece = text[: self.keep - self.kept]
             self.parts.append(piece)
@@ -382,6 +384,7 @@ class Worker:
                 with contextlib.redirect_stdout(sink):
                     reply.update(self.handle(request))
                 reply["printed"] = sink.total  # characters printed by the timed code (for the message only)
+                reply["writes"] = sink.writes
             except BaseException as exc:  # noqa: BLE001 - the student's exception, reported, never raised
                 reply = {"status": "exception", "exception": _describe_exception(exc, self.student_dir)}
             self.writer.write(f"reply.{seq}", reply, {})

@@ -8,7 +8,9 @@ Variants (``call["variant"]``):
 ``postprocessing``  row normalisation as postprocessing: f's points and postprocessing's in/out.
 ``anneal``          constant gradient for ANNEAL_EVERY+3 iterations: f's points (|Δx| gives the step).
 ``progress``        PRINT_EVERY=10 over 30 iterations: printed text and number of f evaluations.
-``saved_params``    resume from ``saved_params_7.npy`` + state pickle in a fresh folder (useSaved=True).
+``saved_params``    resume from a checkpoint of iteration 7 in a fresh folder (useSaved=True), written by the
+                    module's own ``save_params`` when it has ``save_params`` and ``load_saved_params``
+                    (its own format), else in the starter's (``saved_params_7.npy`` + state pickle).
 ``integration``     skipgram + negative sampling of ``modules["word2vec"]`` trained for a few iterations.
 """
 
@@ -71,20 +73,36 @@ def run_variant(sgd_module: Any, call: dict[str, Any], inputs: dict[str, np.ndar
             sgd(f, x0, step, iterations, None, False, PRINT_EVERY=int(call.get("print_every", 10)))
         return {"calls": len(f.points), "printed": text.getvalue()[:20000]}, {"losses": np.asarray(f.losses)}
     if variant == "saved_params":
-        return _run_saved_params(sgd, call, inputs, workdir, x0, step, iterations)
+        return _run_saved_params(sgd_module, call, inputs, workdir, x0, step, iterations)
     if variant == "integration":
         return _run_integration(sgd, call, modules, x0, step, iterations)
     raise ValueError(f"unknown sgd variant {variant!r}")
 
 
-def _run_saved_params(sgd, call, inputs, workdir: Path, x0, step, iterations):
+def _own_checkpoint_helpers(sgd_module: Any) -> bool:
+    """Does the module define its own ``save_params(iter, params)`` and ``load_saved_params()``?"""
+    return callable(getattr(sgd_module, "save_params", None)) and callable(getattr(sgd_module, "load_saved_params",
+                                                                                  None))
+
+
+def _run_saved_params(sgd_module, call, inputs, workdir: Path, x0, step, iterations):
+    sgd = sgd_module.sgd
     folder = workdir / f"resume_{call['id'].replace('/', '_')}"
     folder.mkdir(parents=True, exist_ok=True)
     saved = np.array(inputs[call["saved"]], dtype=np.float64)
-    np.save(folder / f"saved_params_{RESUME_ITERATION}.npy", saved)
-    random.seed(int(call.get("seed", 5)))
-    with open(folder / f"saved_state_{RESUME_ITERATION}.pickle", "wb") as handle:
-        pickle.dump(random.getstate(), handle)
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        own = _own_checkpoint_helpers(sgd_module)
+        random.seed(int(call.get("seed", 5)))
+        if own:  # the module's own checkpoint format: written by its save_params, read back by its sgd
+            sgd_module.save_params(RESUME_ITERATION, saved.copy())
+        else:
+            np.save(f"saved_params_{RESUME_ITERATION}.npy", saved)
+            with open(f"saved_state_{RESUME_ITERATION}.pickle", "wb") as handle:
+                pickle.dump(random.getstate(), handle)
+    finally:
+        os.chdir(previous)
     random.seed(12345)  # a different state: a correct resume restores the saved one
     draws: list[float] = []
     f = support.RecordingObjective(x0.size, seed=int(call.get("seed", 0)))

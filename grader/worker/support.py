@@ -148,6 +148,14 @@ def pass_baseline(outsideVectors, centerWordVec):  # noqa: N803
     return outsideVectors @ centerWordVec
 
 
+def fill_baseline(outsideVectors, centerWordVec):  # noqa: N803
+    """A V×d gradient materialised (every page written) with one row updated: the memory traffic any
+    implementation that does not rely on lazily zeroed pages pays for its output, and no more."""
+    grad = np.zeros_like(outsideVectors)
+    grad[0] += centerWordVec
+    return grad
+
+
 def sgd_wrapper(skipgram_fn: Callable, word2ind: dict, word_vectors: np.ndarray, dataset: Any,
                 window: int, loss_fn: Callable, batch: int = 50):
     """The starter's ``word2vec_sgd_wrapper`` semantics (batch of random contexts, halves of the matrix)."""
