@@ -19,6 +19,7 @@ import pytest
 
 from grader.checks import sgd_checks
 from grader.checks.cases import CASE_BUILDERS, to_worker_call
+from grader.checks.sgd_checks import PROGRESS_LINE
 from grader.corpus import load_corpus, materialize
 from grader.diagnose import diagnosable
 from grader.diagnose.catalogue import CATALOGUE, PREFIX, for_function
@@ -143,7 +144,7 @@ def test_the_sgd_mutant_without_a_mistake_records_what_the_reference_sgd_records
                     os.chdir(previous)
             for name, value in mine.outputs.items():
                 if name == "printed":
-                    theirs = "\n".join(line for line in ref_printed(meta).splitlines() if line.startswith("iter"))
+                    theirs = "\n".join(line for line in ref_printed(meta).splitlines() if PROGRESS_LINE.match(line))
                 elif name in ("calls", "post_calls"):
                     theirs = np.asarray(float(meta[name]))
                 else:

@@ -18,6 +18,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from grader.checks.sgd_checks import PROGRESS_LINE
 from grader.worker import support
 
 from . import mutants
@@ -190,7 +191,8 @@ def student_observed(call: dict[str, Any], meta: Optional[dict[str, Any]],
         for name in SGD_OUTPUTS.get(call.get("variant", ""), ()):
             if name == "printed":
                 text = str(meta.get("printed", ""))
-                got[name] = "\n".join(line for line in text.splitlines() if line.startswith("iter"))
+                got[name] = "\n".join(line.strip() for line in text.splitlines()
+                                      if PROGRESS_LINE.match(line.strip()))  # the judge's own filter
             elif name in ("calls", "post_calls"):
                 got[name] = np.asarray(float(meta.get(name, 0)))
             else:
