@@ -52,6 +52,7 @@ EXISTING: dict[str, dict[str, str]] = {
     "bug_loss_never_assigned": {"sgd": "sgd.loss_not_assigned"},
     "bug_sgd_double_anneal": {"sgd": "sgd.double_anneal"},
     "bug_sigmoid_math_exp": {"sigmoid": "sigmoid.math_exp"},
+    "bug_neg_group_by_score": {"negSamplingLossAndGradient": "neg.grouped_by_score"},
 }
 """Expected causes of the samples written before ``[diagnosis]`` tables existed."""
 

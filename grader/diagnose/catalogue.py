@@ -139,6 +139,10 @@ CATALOGUE: tuple[Mistake, ...] = (
     _m("neg.repeats_deduplicated", "repeats_deduplicated", "repeated negative samples are dropped entirely",
        "Your code keeps each distinct negative word once (in the loss and in both gradients): a word drawn "
        "twice must count twice, in the loss and in every gradient.", "correctness"),
+    _m("neg.grouped_by_score", "grouped_by_score", "repeated negatives merged by equal score",
+       "Your code merges negative samples whose scores u_k·v_c are equal (grouping by score value) and credits "
+       "them all to one word. Different words can have the same score (at the start of training every score "
+       "is 0): group by word index, or simply accumulate every draw.", "correctness"),
     _m("neg.negative_rows_missing", "negative_rows_missing", "gradOutsideVecs has no rows for the negatives",
        "Your gradOutsideVecs only has the outside word's row; the negative samples' rows are missing (each "
        "draw adds a term to its word's row).", "correctness gradcheck"),

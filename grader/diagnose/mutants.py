@@ -158,7 +158,13 @@ def neg(centerWordVec: np.ndarray, outsideWordIdx: int, outsideVectors: np.ndarr
         grad_center = coef_o * U[o] + (-1.0 if "center_sign_negatives" in flags else 1.0) * (coef_k @ rows)
         grad_outside = np.zeros_like(U)
         grad_outside[o] += coef_o * v
-        if "negative_rows_missing" not in flags:
+        if "grouped_by_score" in flags and negatives:  # draws merged by equal score, credited to one word
+            _, first, counts = np.unique(s_k, return_index=True, return_counts=True)
+            kept = [negatives[i] for i in first]
+            weights = counts * coef_k[first]
+            grad_center = coef_o * U[o] + weights @ U[kept]
+            np.add.at(grad_outside, kept, np.outer(weights, v))
+        elif "negative_rows_missing" not in flags:
             if "repeats_overwritten" in flags:
                 grad_outside[negatives] += np.outer(coef_k, v)  # fancy-index +=: one update per distinct word
             else:
