@@ -146,7 +146,7 @@ def main(argv: list[str]) -> int:
     print(f"catalogue: {len(CATALOGUE)} entries, {len(CATALOGUE) - len(missing)} exercised by a sample"
           + (f"; not exercised: {', '.join(missing)}" if missing else ""))
     print()
-    print("cost of the diagnosis stage (warm cache):")
+    print("cost of the diagnosis stage (the sgd mutants' cache as found: run twice for warm figures):")
     for name, total, stage in costs:
         if stage > 0.0005 or name in ("reference", "bug_mix_signs"):
             print(f"  {name:<34} grade {total:6.2f} s, diagnosis {stage:6.3f} s ({100 * stage / max(total, 1e-9):4.1f} %)")

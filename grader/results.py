@@ -148,6 +148,7 @@ class CauseEvidence:
     title: str  # short name of the mistake
     explanation: str  # student-facing: what the code does wrong and what to do instead (words only)
     outputs: list[str] = field(default_factory=list)  # the outputs it reproduces on every compared case
+    output_labels: list[str] = field(default_factory=list)  # the same, in words for the student ("the step sizes")
     cases: int = 0  # cases compared (every case where the function returned or raised)
     failing_cases: int = 0  # failing cases among them that it reproduces
 

@@ -29,6 +29,18 @@ from .run import Observed, output_names, run_mutant, same_output, student_observ
 VALUE_FUNCTIONS = ("sigmoid", "naiveSoftmaxLossAndGradient", "negSamplingLossAndGradient", "skipgram")
 INPUTS = "inputs"
 """The pseudo-output "which array arguments were modified in place"."""
+OUTPUT_LABELS = {"points": "the points f was evaluated at", "result": "the x returned",
+                 "post_calls": "the number of postprocessing calls", "post_out": "what postprocessing returned",
+                 "steps": "the step sizes", "calls": "the number of f evaluations", "printed": "the printed progress",
+                 "draws": "the random numbers drawn after resuming", INPUTS: "which inputs were modified in place"}
+"""Student-facing words for the outputs that are not return values (sgd's recordings)."""
+
+
+def label(name: str) -> str:
+    """An output as the student reads it: `loss` for a return value, words for a recording."""
+    return OUTPUT_LABELS.get(name, f"`{name}`")
+
+
 BASELINE = "baseline"
 """Label of the mutant with no mistake (what a correct function computes)."""
 
@@ -141,6 +153,7 @@ def diagnose_function(function: str, graded: list[GradedCall], arrays: dict[str,
         if who not in causes:
             causes[who] = _evidence(mistakes[who], [], compared, baseline)
         causes[who].outputs.append(name)
+        causes[who].output_labels.append(label(name))
     if not causes:
         if all(g.student.raised for g in compared if not g.passed and g.student is not None):
             return None  # it only raised: the traceback is the diagnosis
@@ -229,21 +242,24 @@ def _pairs(function: str, singles: list[Mistake], explains: dict[str, list[str]]
 def _evidence(mistake: Mistake, outputs: list[str], compared: list[GradedCall],
               baseline: list[dict[str, bool]]) -> CauseEvidence:
     failing = sum(1 for g in compared if not g.passed)
-    return CauseEvidence(mistake.id, mistake.title, mistake.explanation, outputs=list(outputs), cases=len(compared),
-                         failing_cases=failing)
+    return CauseEvidence(mistake.id, mistake.title, mistake.explanation, outputs=list(outputs),
+                         output_labels=[label(n) for n in outputs], cases=len(compared), failing_cases=failing)
 
 
 def _match_summary(mistake: Mistake, cause: CauseEvidence, failing: int) -> str:
     shown = [n for n in cause.outputs if n != INPUTS]
-    what = ", ".join(f"`{n}`" for n in shown) if shown else "your outputs"
+    if mistake.function == "sgd":
+        what = "everything the tests record (iterates, step sizes, printed progress, resume)"
+    else:
+        what = ", ".join(label(n) for n in shown) if shown else "your outputs"
     return (f"Your outputs match a known mistake ({mistake.title}): {what} equal what that mistake computes on "
             f"all {cause.cases} cases where your function ran, the {failing} failing ones included.")
 
 
 def _partial_summary(causes: list[CauseEvidence], unexplained: list[str]) -> str:
-    parts = [f"{', '.join(f'`{n}`' for n in c.outputs)} match{'es' if len(c.outputs) == 1 else ''} a known mistake "
+    parts = [f"{', '.join(label(n) for n in c.outputs)} match{'es' if len(c.outputs) == 1 else ''} a known mistake "
              f"({c.title})" for c in causes]
     text = "Part of your outputs match known mistakes: " + "; ".join(parts) + "."
     if unexplained:
-        text += f" No known mistake reproduces {', '.join(f'`{n}`' for n in unexplained)}."
+        text += f" No known mistake reproduces {', '.join(label(n) for n in unexplained)}."
     return text
