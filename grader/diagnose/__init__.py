@@ -106,36 +106,46 @@ def _graded_calls(ids: list[str], calls_by_test: dict[str, list[dict[str, Any]]]
 
 def diagnose_function(function: str, graded: list[GradedCall], arrays: dict[str, np.ndarray], tol: Tolerances,
                       use_cache: bool = True) -> Optional[Diagnosis]:
-    """Match one function's observed outputs against its catalogue; None when there is nothing to judge."""
+    """Match one function's observed outputs against its catalogue; None when there is nothing to judge.
+
+    Mutants run lazily: a mistake is first checked on the wrong outputs only, and on the others (the ones the
+    student gets right) only when it reproduces every wrong one, so a slow probe (sgd's anneal) runs only for
+    the mistakes that could still match.
+    """
     compared = [g for g in graded if g.student is not None]
     if not any(not g.passed for g in compared):
         return None  # every failing case timed out or crashed the worker: the events explain it
     calls = [g.call for g in compared]
     singles = for_function(function)
-    outcomes = _outcomes(function, [frozenset()] + [m.flags for m in singles], [BASELINE] + [m.id for m in singles],
-                         calls, arrays, use_cache)
+    outcomes = MutantOutcomes(function, calls, arrays, use_cache)
+    outcomes.register(BASELINE, frozenset())
     names = _names(function, calls)
-    baseline = _agreement(compared, outcomes, BASELINE, names, tol)
-    if function != "sgd" and not all(all(row.values()) for g, row in zip(compared, baseline) if g.passed):
-        return None  # our correct computation does not reproduce a passing case: never guess
-    # (sgd's tests judge properties, several sign-agnostic: a passing sgd case may differ from the baseline)
-    wrong = [n for n in names if not all(row[n] for row in baseline)]
-    if not wrong:
-        return None
-    agreements = {m.id: _explained(compared, outcomes, m.id, names, tol) for m in singles}
-    full = [m for m in singles if all(agreements[m.id].values())]
-    explains = {m.id: [n for n in wrong if agreements[m.id][n]] for m in singles}
-    mistakes: dict[str, Mistake] = {m.id: m for m in singles}
-    if not full:
-        pairs = _pairs(function, singles, explains)
-        if pairs:
-            labels = [p.id for p in pairs]
-            outcomes.update(_outcomes(function, [p.flags for p in pairs], labels, calls, arrays, use_cache))
-            for pair in pairs:
-                mistakes[pair.id] = pair
-                agreements[pair.id] = _explained(compared, outcomes, pair.id, names, tol)
-                explains[pair.id] = [n for n in wrong if agreements[pair.id][n]]
-            full = [p for p in pairs if all(agreements[p.id].values())]
+    try:
+        baseline = _agreement(compared, outcomes, BASELINE, names, tol)
+        if function != "sgd" and not all(all(row.values()) for g, row in zip(compared, baseline) if g.passed):
+            return None  # our correct computation does not reproduce a passing case: never guess
+        # (sgd's tests judge properties, several sign-agnostic: a passing sgd case may differ from the baseline)
+        wrong = [n for n in names if not all(row[n] for row in baseline)]
+        if not wrong:
+            return None
+        mistakes: dict[str, Mistake] = {}
+        explains: dict[str, list[str]] = {}
+        full: list[Mistake] = []
+
+        def judge(candidates: list[Mistake]) -> None:
+            for m in candidates:
+                outcomes.register(m.id, m.flags)
+                mistakes[m.id] = m
+                explains[m.id] = [n for n in wrong if _agree_all(compared, outcomes, m.id, n, tol)]
+                if len(explains[m.id]) == len(wrong) and all(
+                        _agree_all(compared, outcomes, m.id, n, tol) for n in names if n not in wrong):
+                    full.append(m)
+
+        judge(singles)
+        if not full:
+            judge(_pairs(function, singles, explains))
+    finally:
+        outcomes.save()
     failing_count = sum(not g.passed for g in compared)
     if full:
         best = full[0]
@@ -167,21 +177,36 @@ NO_MATCH = ("No known mistake in the grader's catalogue reproduces your outputs,
             "messages above show where your values differ.")
 
 
-def _outcomes(function: str, flag_sets: list[frozenset[str]], labels: list[str], calls: list[dict[str, Any]],
-              arrays: dict[str, np.ndarray], use_cache: bool) -> dict[tuple[str, str], Observed]:
-    """Each mutant's outcome on each call.  Only sgd's are cached: its replays (20,000 iterations for the anneal
-    probe) cost ~0.1 s per mutant and their recordings are small, while the value functions' mutants take
-    milliseconds but return (V, d) gradients that would make the cache hundreds of megabytes."""
-    use_cache = use_cache and function == "sgd"
-    key = cache.key_for(function, flag_sets, calls, arrays) if use_cache else ""
-    cached = cache.load(key) if use_cache else None
-    if cached is not None and all((label, c["id"]) in cached for label in labels for c in calls):
-        return cached
-    outcomes = {(label, call["id"]): run_mutant(call, arrays, flags)
-                for label, flags in zip(labels, flag_sets) for call in calls}
-    if use_cache:
-        cache.store(key, outcomes)
-    return outcomes
+class MutantOutcomes:
+    """Each mutant's outcome on each call, computed on first use.
+
+    Only sgd's are cached on disk (one entry per function and calls, holding every outcome computed so far):
+    its replays (20,000 iterations for the anneal probe) cost ~0.1 s per mutant and their recordings are
+    small, while the value functions' mutants take milliseconds but return (V, d) gradients that would make
+    the cache hundreds of megabytes.
+    """
+
+    def __init__(self, function: str, calls: list[dict[str, Any]], arrays: dict[str, np.ndarray],
+                 use_cache: bool) -> None:
+        self.calls = {c["id"]: c for c in calls}
+        self.arrays = arrays
+        self.flags: dict[str, frozenset[str]] = {}
+        self.key = cache.key_for(function, [], calls, arrays) if use_cache and function == "sgd" else ""
+        self.known: dict[tuple[str, str], Observed] = (cache.load(self.key) or {}) if self.key else {}
+        self.computed = False
+
+    def register(self, label: str, flags: frozenset[str]) -> None:
+        self.flags[label] = flags
+
+    def get(self, label: str, call_id: str) -> Observed:
+        if (label, call_id) not in self.known:
+            self.known[(label, call_id)] = run_mutant(self.calls[call_id], self.arrays, self.flags[label])
+            self.computed = True
+        return self.known[(label, call_id)]
+
+    def save(self) -> None:
+        if self.key and self.computed:
+            cache.store(self.key, self.known)
 
 
 def _names(function: str, calls: list[dict[str, Any]]) -> list[str]:
@@ -189,18 +214,25 @@ def _names(function: str, calls: list[dict[str, Any]]) -> list[str]:
     return names + ([INPUTS] if function in VALUE_FUNCTIONS else [])
 
 
-def _agreement(compared: list[GradedCall], outcomes: dict[tuple[str, str], Observed], label: str,
-               names: list[str], tol: Tolerances) -> list[dict[str, bool]]:
+def _agreement(compared: list[GradedCall], outcomes: MutantOutcomes, label: str, names: list[str],
+               tol: Tolerances) -> list[dict[str, bool]]:
     """Per compared call: output name -> the student's output equals this mutant's."""
-    return [{name: _agrees(g, outcomes[(label, g.call["id"])], name, tol) for name in names} for g in compared]
+    return [{name: _agrees(g, outcomes, label, name, tol) for name in names} for g in compared]
 
 
-def _agrees(g: GradedCall, mine: Observed, name: str, tol: Tolerances) -> bool:
-    """One output of one call: the student's equals the mutant's (an output this call lacks agrees)."""
+def _agree_all(compared: list[GradedCall], outcomes: MutantOutcomes, label: str, name: str,
+               tol: Tolerances) -> bool:
+    """The student's output ``name`` equals this mutant's on every compared call (stops at the first that differs)."""
+    return all(_agrees(g, outcomes, label, name, tol) for g in compared)
+
+
+def _agrees(g: GradedCall, outcomes: MutantOutcomes, label: str, name: str, tol: Tolerances) -> bool:
+    """One output of one call: the student's equals the mutant's (an output this call lacks agrees, unrun)."""
     theirs = g.student
     assert theirs is not None
     if name != INPUTS and name not in output_names(g.call):
         return True
+    mine = outcomes.get(label, g.call["id"])
     if name == INPUTS:
         return bool(theirs.raised or mine.raised) or set(theirs.mutated) == set(mine.mutated)
     if theirs.raised or mine.raised:
@@ -208,16 +240,6 @@ def _agrees(g: GradedCall, mine: Observed, name: str, tol: Tolerances) -> bool:
     single = name in theirs.float32
     rtol, atol = (tol.float32_rtol, tol.float32_atol) if single else (tol.rtol, tol.atol)
     return same_output(theirs.outputs.get(name), mine.outputs.get(name), rtol, atol)
-
-
-def _explained(compared: list[GradedCall], outcomes: dict[tuple[str, str], Observed], label: str,
-               names: list[str], tol: Tolerances) -> dict[str, bool]:
-    """Output name -> the student's output equals this mutant's on every compared call (stops at the first
-    call that differs, output by output)."""
-    out = {}
-    for name in names:
-        out[name] = all(_agrees(g, outcomes[(label, g.call["id"])], name, tol) for g in compared)
-    return out
 
 
 def _pairs(function: str, singles: list[Mistake], explains: dict[str, list[str]]) -> list[Mistake]:

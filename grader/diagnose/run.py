@@ -122,6 +122,22 @@ def _stack(points: list[np.ndarray]) -> np.ndarray:
     return np.stack(points) if points else np.zeros((0,))
 
 
+class _ConstantGradient:
+    """The anneal probe's objective, reduced to what its step sizes depend on: the points and a constant gradient.
+
+    (A lighter stand-in for :class:`support.RecordingObjective` with ``constant_gradient``, whose loss only
+    feeds printing, which the anneal probe turns off; 20,000 calls per mistake make the difference.)
+    """
+
+    def __init__(self, gradient: np.ndarray) -> None:
+        self.gradient = gradient
+        self.points: list[np.ndarray] = []
+
+    def __call__(self, x: Any) -> tuple[float, np.ndarray]:
+        self.points.append(np.array(x, dtype=np.float64))
+        return 100.0, self.gradient  # the mutants never write into the gradient they are given
+
+
 def _run_sgd(call: dict[str, Any], arrays: dict[str, np.ndarray], flags: frozenset[str]) -> Observed:
     """The worker's probe variants (:mod:`grader.worker.sgd_probe`) with the mutant sgd."""
     variant = call["variant"]
@@ -144,9 +160,9 @@ def _run_sgd(call: dict[str, Any], arrays: dict[str, np.ndarray], flags: frozens
                          "post_out": _stack(post.outputs), "result": np.asarray(result, dtype=float)})
     if variant == "anneal":
         gradient = np.array(arrays[call["gradient"]], dtype=np.float64)
-        f = support.RecordingObjective(x0.size, seed=0, constant_gradient=gradient)
-        sgd(f, x0)
-        points = _stack(f.points)
+        recorder = _ConstantGradient(gradient)
+        sgd(recorder, x0)
+        points = _stack(recorder.points)
         steps = np.linalg.norm(np.diff(points, axis=0), axis=1) / np.linalg.norm(gradient) if len(points) > 1 \
             else np.zeros(0)
         return Observed({"steps": steps})
