@@ -81,7 +81,7 @@ def grade_command(folder: Path, repeats: int) -> dict:
     runs = [_timed([sys.executable, "-m", "grader", "grade", str(folder), "--quiet",
                     "--json", str(folder.parent / "grade.json")]) for _ in range(repeats)]
     return {"wall_p50": statistics.median(r["wall"] for r in runs), "cpu_p50": statistics.median(r["cpu"] for r in runs),
-            "rss_mb": max(r["rss_mb"] for r in runs), "runs": runs}
+            "rss_mb": max(r["rss_mb"] for r in runs), "rc": max(r["rc"] for r in runs), "runs": runs}
 
 
 def kit_check(folder: Path, work: Path, repeats: int) -> dict:
@@ -94,10 +94,11 @@ def kit_check(folder: Path, work: Path, repeats: int) -> dict:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
                     str(zip_path)], check=True)
     script = ("import sys\nsys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in repr(f)]\n"
-              "from grader.cli import main\nsys.exit(main(['check', sys.argv[1], '--quiet']))\n")
+              "from grader.cli import main\nsys.exit(main(['check', sys.argv[1]]))\n")
     env = {**os.environ, "PYTHONPATH": str(target)}
     runs = [_timed([sys.executable, "-c", script, str(folder)], env=env, cwd=work) for _ in range(repeats)]
-    return {"wall_p50": statistics.median(r["wall"] for r in runs), "cpu_p50": statistics.median(r["cpu"] for r in runs)}
+    return {"wall_p50": statistics.median(r["wall"] for r in runs), "cpu_p50": statistics.median(r["cpu"] for r in runs),
+            "rc": max(r["rc"] for r in runs)}
 
 
 def synthetic_class(corpus: Path, dest: Path, size: int) -> Path:
@@ -143,10 +144,18 @@ def main() -> int:
     parser.add_argument("--class-size", type=int, default=200)
     parser.add_argument("--stability", type=int, default=10)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--scaling", default="", help="comma-separated class sizes: batch -j 2 on each (and -j 1 "
+                        "pinned to one core with taskset on the smallest), printed as a growth table; skips the rest")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="w2v-cost-"))
     report: dict = {"load_average_start": os.getloadavg()[0]}
+    if args.scaling:
+        try:
+            scaling(work, [int(n) for n in args.scaling.split(",")])
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     try:
         corpus = work / "corpus"
         expectations = load_corpus()
@@ -177,6 +186,26 @@ def main() -> int:
     return 0
 
 
+def scaling(work: Path, sizes: list[int]) -> None:
+    """Batch wall time and CPU by class size (-j 2 on all cores; -j 1 and -j 2 on one core for the smallest > 1)."""
+    rows = []
+    for n in sizes:
+        folder = synthetic_class(REPO / "submissions", work / f"class-{n}", n)
+        configs = [("-j 2, 2 cores", [])]
+        if n == min(x for x in sizes if x > 1):
+            configs += [("-j 2, 1 core (taskset)", ["taskset", "-c", "0"])]
+        for label, prefix in configs:
+            started = time.monotonic()
+            info = _timed([*prefix, sys.executable, "-m", "grader", "batch", str(folder), "--out",
+                           str(work / f"out-{n}-{len(rows)}"), "-j", "2", "--quiet"])
+            rows.append((n, label, info["wall"], info["cpu"], n / info["wall"] * 60, info["rc"]))
+            print(f"  {n} submissions, {label}: {time.monotonic() - started:.1f} s", flush=True)
+    print(f"\n{'class':>6s} {'configuration':24s} {'wall s':>8s} {'CPU s':>8s} {'per min':>8s} {'CPU/sub':>8s}")
+    for n, label, wall, cpu, per_min, rc in rows:
+        print(f"{n:6d} {label:24s} {wall:8.1f} {cpu:8.1f} {per_min:8.1f} {cpu / n:8.2f}{'  rc=' + str(rc) if rc else ''}")
+    print(f"(load average {os.getloadavg()[0]:.2f})")
+
+
 def print_table(r: dict) -> None:
     base = r["floor_s"]
     rows = [("grade p50 wall (s)", "<= 3.0", r["grade"]["wall_p50"], True),
@@ -198,6 +227,9 @@ def print_table(r: dict) -> None:
         print(f"{name:44s} {goal:>8s} {value:9.2f} {value / base if ratio else float('nan'):8.1f}")
     for name, v in (r.get("stability") or {}).items():
         print(f"stability {name:34s} {'1':>8s} {v['distinct_verdicts']:9d}")
+    failed = [k for k in ("grade", "check", "batch_corpus", "batch_class") if (r.get(k) or {}).get("rc")]
+    if failed:
+        print(f"FAILED commands (non-zero exit; their numbers are not measurements): {', '.join(failed)}")
     print(f"(floor {base:.3f} s; load average {r['load_average_start']:.2f} → {r['load_average_end']:.2f})")
 
 

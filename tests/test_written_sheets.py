@@ -281,7 +281,7 @@ def test_macros_in_markdown() -> None:
 
 
 def test_reference_values_cached_on_disk_are_exact(tmp_path: Path, monkeypatch) -> None:
-    from grader.written import verdict
+    from grader.written.verdict import references as verdict
 
     monkeypatch.setenv("W2V_CACHE_DIR", str(tmp_path))
     cache = verdict._DiskCache()

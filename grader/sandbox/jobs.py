@@ -212,10 +212,18 @@ def _skip_same_function(pending: list[dict[str, Any]], culprit: str, job: dict[s
 
 
 def _arrays_for(calls: list[dict[str, Any]], arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    wanted = set()
-    for call in calls:
-        text = json.dumps(call)
-        wanted.update(k for k in arrays if json.dumps(k) in text)
+    """The arrays some call names (any string value, at any depth, that is a key of ``arrays``)."""
+    wanted: set[str] = set()
+    stack: list[Any] = list(calls)
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if value in arrays:
+                wanted.add(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
     return {k: arrays[k] for k in wanted}
 
 

@@ -141,12 +141,14 @@ def write_html(reports: list[StudentReport], path: Path, handout: str = "2024") 
 
 def terminal_summary(r: StudentReport) -> str:
     """Plain-text table for the terminal."""
-    lines = [f"{r.student}: {r.summary()['numbering']}"]
+    lines = [f"{r.student}: {r.summary()['numbering']}"] + [f"  note: {n}" for n in r.notes]
     for p in list(r.parts) + list(r.extra):
         shown = (p.text[:60] + "…") if len(p.text) > 61 else p.text
         lines.append(f"  {p.part:8s} {p.verdict.value:14s} {shown}")
         if p.reason and p.verdict != Verdict.UNANSWERED:
             lines.append(f"  {'':8s} {'':14s} ↳ {p.reason[:140]}")
+        if p.mapping and p.verdict != Verdict.UNANSWERED:
+            lines.append(f"  {'':8s} {'':14s} placed {p.mapping[:140]}")
     c = _counts(r)
     lines.append(f"  → {c['correct']} correct, {c['wrong']} wrong, {c['human']} need a human, "
                  f"{c['unanswered']} unanswered; {c['automatic']}/{c['answered']} answered expression parts automatic")

@@ -1,41 +1,13 @@
-"""Typed numeric evaluation of an answer tree at a :class:`HandoutPoint`.
-
-Every symbol gets its handout meaning and shape:
-
-=================  ==========================================================
-``U``              d×|V| matrix, outside vectors as **columns** (``row_convention``
-                   evaluates it as the |V|×d matrix with words as rows instead)
-``u_X``, ``v_c``   d×1 columns (``X`` = ``o``, ``w``, ``w_s``, ``k`` … see below)
-``y``, ``ŷ``       |V|×1 columns (one-hot at ``o``; ``softmax(Uᵀv_c)``)
-``y_X``, ``ŷ_X``   scalars
-``σ``, ``exp``,    element-wise functions; ``σ'`` is ``σ(1−σ)``
-``log``
-``𝟏``              ones vector, length from its context
-``x``, ``α``       the scalars of parts f and g
-``∂J(v_c,w_{t+j},U)/∂U`` …  the per-term reference gradient (naive softmax)
-=================  ==========================================================
-
-Products are matrix products in written order (a 1×1 result is a scalar);
-adding or multiplying incompatible shapes raises :class:`ShapeError`.  Since
-``d``, ``|V|`` and ``K`` are pairwise different in every draw, a product that
-only type-checks "by accident" cannot occur.
-
-Indices: a sum binds its variable to the vocabulary (``Σ_w``, ``Σ_{w∈Vocab}``,
-upper bound ``|V|``), to the K negative samples (upper bound ``K`` or the
-part's default) or to the window (``-m ≤ j ≤ m, j ≠ 0``).  ``w_k`` is the word
-of sample ``k``; ``u_k`` with ``k`` a sample index is ``u_{w_k}``.  Free indices
-(``w`` in part d, ``s`` in part h) are bound by the caller per case.
-
-Whatever has no meaning here (unknown symbol, ``J`` itself, a set, a
-condition that cannot be decided) raises :class:`UnknownSymbol` or
-:class:`Unsupported`, which the verdict ladder turns into NEEDS_HUMAN.
+"""The typed tree walk (:class:`Evaluator`): every node kind of :mod:`grader.written.parse.nodes`
+evaluated at a :class:`~grader.written.typed_eval.values.Context`, with sums bound by their index
+conditions (vocabulary, samples, window).  One visitor that reads top to bottom — one method per
+node kind plus the helpers for sum bounds — so it stays one module over 400 lines.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
 import numpy as np
@@ -68,218 +40,30 @@ from grader.written.parse import (
     Zero,
     transform,
 )
-
-
-class EvalError(Exception):
-    """Base class: the expression has no value at this point."""
-
-
-class ShapeError(EvalError):
-    """The expression is ill-typed (incompatible shapes)."""
-
-
-class UnknownSymbol(EvalError):
-    """A symbol or index with no meaning in this part."""
-
-
-class Unsupported(EvalError):
-    """A construct the evaluator does not handle (routes to a human)."""
-
-
-class Lit(float):
-    """A number literal (may be broadcast when added to a vector: ``1 - σ(…)``)."""
-
-
-@dataclass(frozen=True)
-class OnesVal:
-    """The ones vector 𝟏 with unknown length; ``row`` after a transpose."""
-
-    row: bool = False
-
-
-@dataclass(frozen=True)
-class ZeroVal:
-    """A literal zero: equal to a zero of any shape."""
-
-
-ZERO = ZeroVal()
-Value = Union[float, np.ndarray, OnesVal, ZeroVal]
-
-
-@dataclass(frozen=True)
-class IndexVal:
-    """Value of an index variable: ``kind`` ∈ word / neg (sample position) / win (window position)."""
-
-    kind: str
-    word: int
-    pos: int = 0
-    offset: int = 0
-
-
-@dataclass
-class Context:
-    """Everything the evaluator needs for one (draw, case).
-
-    ``point`` is a :class:`reference.derivations.HandoutPoint`; ``family`` is
-    'naive', 'neg', 'skip' or 'scalar' (default domain of unbounded sums);
-    ``free`` binds the part's free indices; ``reference(part, **changes)``
-    returns the reference gradient at the point with fields replaced (used for
-    ∂J(…)/∂U symbols in parts e and j); ``notes`` collects interpretation
-    choices worth telling the TA.
-    """
-
-    point: object
-    family: str
-    free: dict = field(default_factory=dict)
-    row_convention: bool = False
-    reference: Optional[Callable[..., np.ndarray]] = None
-    forbid: frozenset = frozenset()  # constructs that would make the answer circular ('dsigma', 'f')
-    notes: set = field(default_factory=set)
-
-    @property
-    def dims(self) -> dict[int, str]:
-        p = self.point
-        return {p.d: "d", p.V: "|V|", p.K: "K"}
-
-
-# --------------------------------------------------------------------------- shapes and arithmetic
-
-
-def shape_name(value: Value, ctx: Context) -> str:
-    """Human description of a value's type, e.g. ``(d×|V|)`` or ``scalar``."""
-    if isinstance(value, np.ndarray):
-        return "(" + "×".join(ctx.dims.get(n, "1" if n == 1 else str(n)) for n in value.shape) + ")"
-    if isinstance(value, OnesVal):
-        return "𝟏ᵀ" if value.row else "𝟏"
-    return "scalar"
-
-
-def _is_scalar(v: Value) -> bool:
-    return isinstance(v, (float, int, ZeroVal))
-
-
-def _scalar(v: Value) -> float:
-    return 0.0 if isinstance(v, ZeroVal) else float(v)
-
-
-def _squeeze(a: np.ndarray) -> Value:
-    return float(a[0, 0]) if a.shape == (1, 1) else a
-
-
-def _ones_like_for(ones: OnesVal, other: np.ndarray, as_left: bool) -> np.ndarray:
-    """Materialise 𝟏 so that ``ones @ other`` (as_left) or ``other @ ones`` is defined."""
-    if ones.row:
-        if as_left:
-            return np.ones((1, other.shape[0]))
-        raise ShapeError("cannot infer the length of 𝟏ᵀ on the right of a product")
-    if not as_left:
-        return np.ones((other.shape[1], 1))
-    raise ShapeError("cannot infer the length of 𝟏 on the left of a product")
-
-
-def matmul(a: Value, b: Value, ctx: Context) -> Value:
-    """Written-order product: scalar scaling or a matrix product (1×1 → scalar)."""
-    if isinstance(a, ZeroVal) or isinstance(b, ZeroVal):
-        return ZERO
-    if _is_scalar(a) and _is_scalar(b):
-        return _scalar(a) * _scalar(b)
-    if isinstance(a, OnesVal) and isinstance(b, np.ndarray):
-        a = _ones_like_for(a, b, True)
-    if isinstance(b, OnesVal) and isinstance(a, np.ndarray):
-        b = _ones_like_for(b, a, False)
-    if isinstance(a, OnesVal) or isinstance(b, OnesVal):
-        raise Unsupported("𝟏 used with a scalar: its length is unknown")
-    if _is_scalar(a):
-        return _scalar(a) * b
-    if _is_scalar(b):
-        return a * _scalar(b)
-    if a.shape[1] != b.shape[0]:
-        raise ShapeError(f"product {shape_name(a, ctx)}·{shape_name(b, ctx)} is undefined")
-    return _squeeze(a @ b)
-
-
-def add(a: Value, b: Value, ctx: Context) -> Value:
-    """Sum of two values of the same shape (a literal number broadcasts over a vector)."""
-    if isinstance(a, ZeroVal):
-        return b
-    if isinstance(b, ZeroVal):
-        return a
-    if isinstance(a, OnesVal) and isinstance(b, np.ndarray):
-        a = np.ones(b.shape)
-    if isinstance(b, OnesVal) and isinstance(a, np.ndarray):
-        b = np.ones(a.shape)
-    if isinstance(a, OnesVal) or isinstance(b, OnesVal):
-        raise Unsupported("𝟏 added to a scalar")
-    if _is_scalar(a) and _is_scalar(b):
-        return _scalar(a) + _scalar(b)
-    if _is_scalar(a) or _is_scalar(b):
-        lit = a if _is_scalar(a) else b
-        if isinstance(lit, Lit):
-            return _scalar(a) + b if _is_scalar(a) else a + _scalar(b)
-        arr = b if _is_scalar(a) else a
-        raise ShapeError(f"sum of a scalar and a {shape_name(arr, ctx)} matrix")
-    if a.shape != b.shape:
-        raise ShapeError(f"sum {shape_name(a, ctx)} + {shape_name(b, ctx)} is undefined")
-    return a + b
-
-
-def negate(a: Value) -> Value:
-    if isinstance(a, (ZeroVal,)):
-        return a
-    if isinstance(a, OnesVal):
-        raise Unsupported("−𝟏 with unknown length")
-    return -a
-
-
-def hadamard(a: Value, b: Value, ctx: Context) -> Value:
-    """Element-wise product (𝟏 takes the other operand's shape; a scalar scales)."""
-    if isinstance(a, ZeroVal) or isinstance(b, ZeroVal):
-        return ZERO
-    if isinstance(a, OnesVal) and isinstance(b, np.ndarray):
-        return b.copy()
-    if isinstance(b, OnesVal) and isinstance(a, np.ndarray):
-        return a.copy()
-    if isinstance(a, OnesVal) or isinstance(b, OnesVal):
-        raise Unsupported("𝟏∘scalar")
-    if _is_scalar(a) or _is_scalar(b):
-        return matmul(a, b, ctx)
-    if a.shape != b.shape:
-        raise ShapeError(f"element-wise product {shape_name(a, ctx)}∘{shape_name(b, ctx)} is undefined")
-    return a * b
-
-
-def transpose(a: Value) -> Value:
-    if isinstance(a, np.ndarray):
-        return a.T
-    if isinstance(a, OnesVal):
-        return OnesVal(not a.row)
-    return a
-
-
-def divide(a: Value, b: Value, ctx: Context) -> Value:
-    if not _is_scalar(b):
-        raise ShapeError(f"division by a {shape_name(b, ctx)} matrix")
-    den = _scalar(b)
-    if den == 0:
-        raise Unsupported("division by zero at the evaluation point")
-    if isinstance(a, ZeroVal):
-        return ZERO
-    if isinstance(a, OnesVal):
-        raise Unsupported("𝟏 / scalar")
-    return a / den if isinstance(a, np.ndarray) else _scalar(a) / den
-
-
-def _elementwise(fn: Callable[[np.ndarray], np.ndarray], a: Value) -> Value:
-    if isinstance(a, OnesVal):
-        raise Unsupported("function of 𝟏")
-    if isinstance(a, np.ndarray):
-        return fn(a)
-    return float(fn(np.array(_scalar(a))))
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
-
+from grader.written.typed_eval.values import (
+    ZERO,
+    Context,
+    IndexVal,
+    Lit,
+    OnesVal,
+    ShapeError,
+    UnknownSymbol,
+    Unsupported,
+    Value,
+    ZeroVal,
+    _elementwise,
+    _is_scalar,
+    _scalar,
+    _squeeze,
+    add,
+    divide,
+    hadamard,
+    matmul,
+    negate,
+    shape_name,
+    sigmoid,
+    transpose,
+)
 
 # --------------------------------------------------------------------------- evaluator
 
@@ -836,8 +620,3 @@ def as_array(value: Value) -> Union[np.ndarray, float, ZeroVal]:
         return value
     return float(value)
 
-
-__all__ = [
-    "Context", "EvalError", "ShapeError", "UnknownSymbol", "Unsupported", "IndexVal", "ZeroVal", "ZERO",
-    "evaluate", "as_array", "column", "shape_name", "SetLit",
-]
