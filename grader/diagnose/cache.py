@@ -1,6 +1,7 @@
 """The disk cache of mutant outcomes, like the expected values' (:mod:`grader.expected.cache`).
 
-One entry per (function, set of mutants, calls): ``<key>.json`` (exceptions, modified arguments,
+Used for sgd's mutants only (see :class:`grader.diagnose.MutantOutcomes`). One entry per (function, calls),
+holding every mutant outcome computed so far: ``<key>.json`` (exceptions, modified arguments,
 printed text, which outputs are not numbers) and ``<key>.npz`` (numeric outputs).  The key hashes
 the catalogue's and mutants' sources, the worker support code they call, the calls and their
 input arrays, so a new catalogue, rubric or input never reads a stale entry.  It lives in
