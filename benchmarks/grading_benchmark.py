@@ -10,7 +10,6 @@ Prints, in one run:
    loop-over-vocabulary one.
 
 Usage: python benchmarks/grading_benchmark.py [--repeats 10] [--only-stability] [--out FILE.json]
-(``W2V_SEQUENTIAL_SPEED=1`` measures the sequential order: speed timed after the correctness job.)
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@ computes nothing earns no gradient-check, stability or speed credit
 points.  Speed (:mod:`grader.checks.speed_controller`) is timed on the same student worker once
 its correctness calls are done, against a reference worker that warmed up meanwhile.  The
 student's worker never sees an expected value.
+
+Over 400 lines on purpose: it is the one entry (:func:`grade_submission`) and the order of the
+stages, read top to bottom; each stage's work is in its own package.
 """
 
 from __future__ import annotations

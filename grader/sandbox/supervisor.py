@@ -18,6 +18,9 @@ starts the trampoline (:mod:`.trampoline`) with that configuration and supervise
   which limit ended the run (``limit_hit``).
 
 On return no process of the run is alive.
+
+Over 400 lines on purpose: it is the one loop that owns a run from spawn to reap (pumping output,
+enforcing the limits, attributing the end); its helpers only make sense inside that loop.
 """
 
 from __future__ import annotations

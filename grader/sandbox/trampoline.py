@@ -58,6 +58,10 @@ Layers implemented here (see :mod:`grader.sandbox.layers` for the whole list):
 
 ``killall UID`` is the uid layer's kill-all fallback without pidns: this script becomes UID
 and sends SIGKILL to every process of that user (``kill(-1)`` is atomic with respect to fork).
+
+Over 400 lines on purpose: it is executed as a script by a bare interpreter (``python -I -S``), so
+every step of building the sandbox (namespaces, mounts, limits, seccomp, uid) must live in this
+one stdlib-only file, in the order the steps run.
 """
 
 from __future__ import annotations

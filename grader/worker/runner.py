@@ -11,6 +11,10 @@ mode, ``reply <seq>`` when the reply to request ``seq`` is in the records file, 
 Requests (fd ``W2V_REQUEST_FD``, parent -> worker, serve mode only), one JSON object per line:
 ``prepare`` (build a timed call's inputs and warm it up), ``block`` (run ``reps`` repetitions with
 the parent's seed and keep their outputs), ``release``, ``bye`` -- see :mod:`.timing`.
+
+Over 400 lines on purpose: it is the worker process's whole life (import, run the calls, write the
+records, serve timed blocks), read top to bottom; it imports nothing of the grader beyond the
+worker package, because it runs as the sandbox uid.
 """
 
 from __future__ import annotations
