@@ -53,6 +53,8 @@ def _print_first_failure(tests) -> None:
         if test.status in (Status.PASSED, Status.SKIPPED):
             continue
         print(f"      ✗ {test.name}: {test.summary[:300]}")
+        if test.diagnosis is not None:
+            print("        " + test.diagnosis.describe()[:900].replace("\n", "\n        "))
         if test.hidden_from_student:
             continue
         case = next((c for c in test.cases if not c.passed), None)

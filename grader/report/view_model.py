@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from grader.report import charts
+from grader.results import Diagnosis
 
 STATUS_DISPLAY: dict[str, tuple[str, str]] = {  # key -> (symbol, words); the words always show
     "passed": ("✓", "passed"),
@@ -136,6 +137,7 @@ class TestView:
     events: list[EventView] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     link: str = "all-tests"  # where the summary links to: the test's own card when the page has one
+    diagnosis: Optional[Diagnosis] = None  # the likely cause (grader-authored words; see _diagnosis.html.j2)
 
     @property
     def failing(self) -> bool:

@@ -424,4 +424,5 @@ def test_view(test: TestResult, audience: str, files: list[str], with_charts: bo
             if note not in notes:
                 notes.append(note)
     view.notes = notes
+    view.diagnosis = test.diagnosis if failing else None
     return view
