@@ -147,6 +147,7 @@ def _run_tests(found: Discovery, rubric: Rubric, specs: list[TestSpec], deadline
             student_run = run_job(student_files, job, arrays, rubric.limits, deadline=deadline, serve=bool(timeable))
         by_id = _judge(planned, blocked, student_run, arrays, rubric, deadline, student_files, prefixes, digest,
                        result)
+        _diagnose(planned, by_id, student_run, arrays, rubric, result)
         charged = charge_once.charged_by_correctness(list(by_id.values()))
         speed_specs = _timeable(timeable, student_run, by_id)
         scoresheet(list(by_id.values()), rubric)  # points now: streamed tests are final
@@ -202,6 +203,27 @@ def _judge(planned: list[PlannedTest], blocked: dict[str, TestResult], student_r
                 test.computes_nothing = reason
     withhold_unimplemented(list(by_id.values()), nothing)
     return by_id
+
+
+def _diagnose(planned: list[PlannedTest], by_id: dict[str, TestResult], student_run: JobRun,
+              arrays: dict[str, np.ndarray], rubric: Rubric, result: GradeResult) -> None:
+    """Stage 4: the likely cause of each failing function (:mod:`grader.diagnose`, from the outputs already held).
+
+    Absent from a self-check kit (its mutants are variants of the solution); a failure here is recorded as a
+    note and never affects a verdict.
+    """
+    if kit_store.manifest() is not None:
+        return
+    try:
+        from grader import diagnose
+    except ImportError:
+        return
+    try:
+        diagnose.diagnose({p.spec.id: p.calls for p in planned}, by_id, student_run.outcomes, arrays,
+                          rubric.tolerances)
+    except Exception:  # noqa: BLE001 - a grader bug in the diagnosis must not cost the grade
+        result.events.append(SandboxEvent("note", "The likely-cause diagnosis failed internally (not your fault).",
+                                          traceback.format_exc(limit=6)))
 
 
 def _nothing(by_id: dict[str, TestResult]) -> dict[str, str]:

@@ -141,6 +141,47 @@ class SpeedVerdict:
 
 
 @dataclass
+class CauseEvidence:
+    """One known mistake that reproduces some of a function's outputs (see :mod:`grader.diagnose`)."""
+
+    cause_id: str  # stable catalogue id, e.g. "neg.repeats_overwritten" ("a+b" for two mistakes together)
+    title: str  # short name of the mistake
+    explanation: str  # student-facing: what the code does wrong and what to do instead (words only)
+    outputs: list[str] = field(default_factory=list)  # the outputs it reproduces on every compared case
+    output_labels: list[str] = field(default_factory=list)  # the same, in words for the student ("the step sizes")
+    cases: int = 0  # cases compared (every case where the function returned or raised)
+    failing_cases: int = 0  # failing cases among them that it reproduces
+
+
+@dataclass
+class Diagnosis:
+    """The likely cause of a function's failures: the known mistake its outputs match, if any.
+
+    ``status``: "match" (one mistake reproduces every output on every compared case), "partial"
+    (some outputs are reproduced, by one or more mistakes; ``unexplained`` lists the others) or
+    "none" (no known mistake reproduces any wrong output).  Never changes a status or a point.
+    """
+
+    function: str
+    status: str
+    cause_id: str = ""  # the full match's id ("" unless status == "match")
+    causes: list[CauseEvidence] = field(default_factory=list)
+    unexplained: list[str] = field(default_factory=list)
+    alternatives: list[str] = field(default_factory=list)  # other ids that reproduce the same outputs
+    summary: str = ""  # one student-facing sentence
+    tests: list[str] = field(default_factory=list)  # the tests whose cases were compared
+
+    def describe(self) -> str:
+        """Plain student-facing text (terminal, Gradescope, Markdown): the summary and each cause's explanation."""
+        lines = [("Likely cause: " if self.status == "match" else "Diagnosis: ") + self.summary]
+        for cause in self.causes:
+            lines.append(f"  - {cause.title} [{cause.cause_id}]: {cause.explanation}")
+        if self.alternatives:
+            lines.append("  (other known mistakes give the same outputs: " + ", ".join(self.alternatives) + ")")
+        return "\n".join(lines)
+
+
+@dataclass
 class TestResult:
     """One graded test: a (function, check) pair or a part of one.  Maps to one Gradescope test."""
 
@@ -162,6 +203,8 @@ class TestResult:
     tags: list[str] = field(default_factory=list)
     computes_nothing: str = ""
     """Set on a function's correctness tests when it computes nothing yet (why, in words)."""
+    diagnosis: Optional[Diagnosis] = None
+    """The likely cause (known mistake) behind this failing test's function, from :mod:`grader.diagnose`."""
 
     @property
     def hidden_from_student(self) -> bool:

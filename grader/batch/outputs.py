@@ -84,15 +84,17 @@ def row_exit_code(record: dict[str, Any]) -> int:
 
 
 def grades_csv(rows: list[tuple[BatchItem, dict[str, Any]]], test_ids: list[str]) -> str:
-    """CSV text: header ``id,name,email,total,<test ids...>,max_total,status,submission,error,exit``.
+    """CSV text: header ``id,name,email,total,<test ids...>,max_total,status,submission,error,causes,exit``.
 
     ``total`` and the test columns are the score stage's points (``GradeResult.score``, each test's
-    ``score``): the instructor's totals, as on the dashboard.  ``exit`` is :func:`row_exit_code`.
+    ``score``): the instructor's totals, as on the dashboard.  ``causes``: the known mistakes the
+    student's outputs match (``grader.diagnose`` ids, "; "-separated; a partial match is marked
+    "(partial)").  ``exit`` is :func:`row_exit_code`.
     """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(["id", "name", "email", "total", *test_ids, "max_total", "status", "submission", "error",
-                     "exit"])
+                     "causes", "exit"])
     for item, record in rows:
         student = item.student
         result = record.get("result") or {}
@@ -108,9 +110,23 @@ def grades_csv(rows: list[tuple[BatchItem, dict[str, Any]]], test_ids: list[str]
             record.get("status", ""),
             _cell(student.submission_id or item.source),
             _cell((record.get("error") or "").splitlines()[0][:300] if record.get("error") else ""),
+            _cell(_causes_cell(result) if graded else ""),
             row_exit_code(record),
         ])
     return buf.getvalue()
+
+
+def _causes_cell(result: dict[str, Any]) -> str:
+    """The known mistakes named by the diagnoses of a stored result (each function once)."""
+    named: dict[str, str] = {}
+    for test in result.get("tests", []):
+        diagnosis = test.get("diagnosis") or {}
+        function = diagnosis.get("function")
+        if not function or function in named:
+            continue
+        partial = " (partial)" if diagnosis.get("status") == "partial" else ""
+        named[function] = "; ".join(f"{c.get('cause_id')}{partial}" for c in diagnosis.get("causes", []))
+    return "; ".join(text for text in named.values() if text)
 
 
 # ---------------------------------------------------------------------------

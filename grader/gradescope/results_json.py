@@ -372,6 +372,13 @@ def _test_entry(shown: ShownTest, isolation_layers: Iterable[str]) -> dict[str, 
         entry["status"] = "failed"  # partial / error / skipped are all "failed" for Gradescope
     entry["extra_data"] = {"test_id": test.test_id, "status": test.status.value,
                            "isolation_layers": list(isolation_layers)}
+    if test.diagnosis is not None:  # the likely cause, structured (extra_data is not shown to students)
+        d = test.diagnosis
+        entry["extra_data"]["diagnosis"] = {"status": d.status, "cause_id": d.cause_id,
+                                            "causes": [{"cause_id": c.cause_id, "outputs": list(c.outputs),
+                                                        "cases": c.cases, "failing_cases": c.failing_cases}
+                                                       for c in d.causes],
+                                            "unexplained": list(d.unexplained)}
     return entry
 
 

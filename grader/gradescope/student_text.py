@@ -33,6 +33,8 @@ def visible_output(shown: ShownTest) -> str:
         parts.append(in_context(test.summary.strip(), "student"))
     if shown.hint:
         parts.append("Hint: " + in_context(shown.hint.strip(), "student"))
+    if test.status is not Status.PASSED and test.diagnosis is not None:  # the likely cause (grader/diagnose/)
+        parts.append(test.diagnosis.describe())
     for event in test.events:
         parts.append(_event_text(event, detailed=True))
     failing = next((case for case in test.cases if not case.passed), None)

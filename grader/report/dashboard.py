@@ -73,6 +73,18 @@ class Cause:
 
 
 @dataclass
+class KnownCause:
+    """A known mistake (or "none matched") and the submissions whose outputs match it (grader.diagnose)."""
+
+    cause_id: str  # catalogue id; "" for "no known mistake matches"
+    function: str
+    title: str
+    count: int
+    partial: int  # of count, how many matched only some outputs
+    labels: list[str]
+
+
+@dataclass
 class SpeedSummary:
     function: str
     count: int
@@ -101,6 +113,8 @@ class DashboardView:
     extra: dict = field(default_factory=dict)
     weak_integrity: int = 0
     """Submissions graded where student code could read the grader's secrets."""
+    known_causes: list[KnownCause] = field(default_factory=list)
+    """Likely causes (known mistakes) with the submissions behind each, most common first."""
 
 
 _SAFE_HREF = re.compile(r"^(?![a-zA-Z][a-zA-Z0-9+.-]*:)(?!//)[^\s\"'<>\\]*$")
@@ -311,6 +325,30 @@ def _causes(entries: list[DashboardEntry]) -> tuple[list[Cause], list[tuple[str,
     return out, event_counts
 
 
+def known_causes(entries: list[DashboardEntry]) -> list[KnownCause]:
+    """Per (function, known mistake): the submissions whose diagnosis names it (a full or a partial match),
+    plus per function the submissions no known mistake matches.  Each submission counts once per cause."""
+    slots: dict[tuple[str, str], dict] = {}
+    for entry in entries:
+        result = entry.result
+        if result is None:
+            continue
+        seen: set[str] = set()
+        for test in result.tests:
+            d = test.diagnosis
+            if d is None or d.function in seen:
+                continue
+            seen.add(d.function)
+            named = [(c.cause_id, c.title) for c in d.causes] or [("", "no known mistake matches")]
+            for cause_id, title in named:
+                slot = slots.setdefault((d.function, cause_id), {"title": title, "labels": [], "partial": 0})
+                slot["labels"].append(entry.label)
+                slot["partial"] += d.status == "partial"
+    ranked = sorted(slots.items(), key=lambda kv: (kv[0][1] == "", -len(kv[1]["labels"]), kv[0]))
+    return [KnownCause(cause_id, function_label(function), slot["title"], len(slot["labels"]), slot["partial"],
+                       [truncate(x, 60) for x in slot["labels"][:12]]) for (function, cause_id), slot in ranked]
+
+
 def _speed(results: list[GradeResult]) -> tuple[dict[str, list[float]], list[SpeedSummary]]:
     ratios: dict[str, list[float]] = {}
     for fn in FUNCTIONS:
@@ -369,4 +407,5 @@ def build_dashboard_view(entries: list[DashboardEntry], title: str) -> Dashboard
         flag_names=flag_names,
         max_score=fmt_points(max_score),
         weak_integrity=sum(1 for r in results if r.integrity == "weak" and r.mode == "grade"),
+        known_causes=known_causes(entries),
     )

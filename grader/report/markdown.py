@@ -86,6 +86,8 @@ def render_markdown_summary(result, audience: str = "student") -> str:
             out.append(line)
             if t.hint:
                 out.append(f"  - What this usually means: {md_escape(truncate(t.hint, 400))}")
+            if t.diagnosis is not None:
+                out.append(f"  - {md_escape(truncate(t.diagnosis.summary, 400))}")
         if len(v.failing) > 10:
             out.append(f"- … and {len(v.failing) - 10} more.")
         out.append("")

@@ -100,6 +100,8 @@ def _test_lines(shown: ShownTest, decision: Decision, *, values: bool) -> list[s
     what = " (informational, 0 points)" if shown.informational and "informational" not in test.name else ""
     lines = [f"      {SYMBOL.get(shown.status, '✗')} {test.name}{what}: "
              f"{_cut(decision.message(test.summary), 300)}"]
+    if test.diagnosis is not None:  # the likely cause (grader/diagnose/): grader-authored words
+        lines.append("        " + test.diagnosis.describe()[:900].replace("\n", "\n        "))
     case = next((c for c in test.cases if not c.passed), None)
     if values and case is not None and case.expected is not None and case.got is not None:
         lines.append(f"        case: {one_line(case.description, 200)}")

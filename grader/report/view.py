@@ -131,9 +131,14 @@ def _say_once(failing: list[TestView]) -> None:
     """The first failing card of a function is expanded; later ones fold their cases, and a hint is given once."""
     functions: set[str] = set()
     hints: dict[str, str] = {}
+    diagnosed: set[str] = set()
     for v in failing:
-        v.fold_cases = v.function in functions and bool(v.cases)
+        v.fold_cases = v.function in functions
         functions.add(v.function)
+        if v.diagnosis is not None:  # one diagnosis per function: on its first card only
+            if v.function in diagnosed:
+                v.diagnosis = None
+            diagnosed.add(v.function)
         if v.hint and v.hint in hints:
             v.hint_as, v.hint = hints[v.hint], ""
         elif v.hint:

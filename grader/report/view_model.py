@@ -11,6 +11,7 @@ from typing import Optional
 
 from grader.report import charts
 from grader.report.policy import Advice
+from grader.results import Diagnosis
 
 STATUS_DISPLAY: dict[str, tuple[str, str]] = {  # key -> (symbol, words); the words always show
     "passed": ("✓", "passed"),
@@ -138,8 +139,9 @@ class TestView:
     events: list[EventView] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     link: str = "all-tests"  # where the summary links to: the test's own card when the page has one
-    fold_cases: bool = False  # its cases start collapsed (an earlier card of the same function is expanded)
+    fold_cases: bool = False  # its cases and gradient check start collapsed (an earlier card of the function is expanded)
     hint_as: str = ""  # its hint is the one already given for this earlier test number (said once)
+    diagnosis: Optional[Diagnosis] = None  # the likely cause (grader-authored words; see _diagnosis.html.j2)
 
     @property
     def failing(self) -> bool:

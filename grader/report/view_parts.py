@@ -387,4 +387,5 @@ def test_view(shown: ShownTest, decision: Decision, files: list[str], with_chart
             if note not in notes:
                 notes.append(note)
     view.notes = notes
+    view.diagnosis = test.diagnosis if test.status in FAILING else None  # shown where the details are
     return view
