@@ -246,3 +246,18 @@ def test_printing_in_a_loop_of_small_prints_is_named_as_printing() -> None:
     sample = _timing(student=[400e-6 + V * 1000e-9] * 3, printed_per_call=60_000, writes_per_call=20_000)
     verdict = _verdict(sample)
     assert verdict.verdict == "too_slow" and "prints about 60,000 characters" in verdict.explanation
+
+
+def test_a_cost_that_grows_with_the_square_of_v_is_named_an_o_v2_temporary_not_a_loop() -> None:
+    """×16 from V/4 to V: a V×V temporary; the message never claims a loop."""
+    verdict = _verdict(_timing(student=[400e-6 + V * 2000e-9], growth=15.5))
+    assert verdict.verdict == "too_slow" and "O(V²)" in verdict.explanation
+    assert "loops over" not in verdict.explanation and not verdict.loops_over_vocabulary
+    stopped = _verdict(_timing(student=[], stopped_early=True, growth=14.0))
+    assert stopped.verdict == "too_slow" and "O(V²)" in stopped.explanation and "loops over" not in stopped.explanation
+
+
+@pytest.mark.parametrize("growth", [None, 3.5, 4.3])
+def test_a_loop_grows_linearly_and_is_named_a_loop(growth) -> None:
+    verdict = _verdict(_timing(student=[400e-6 + V * 2000e-9], growth=growth))
+    assert verdict.loops_over_vocabulary and "loops over the vocabulary in Python" in verdict.explanation

@@ -52,10 +52,10 @@ class TimedFunction:
     outputs: tuple[str, ...]
 
 
-def timed_functions(rubric: Rubric) -> dict[str, TimedFunction]:
-    """The timed call of every function at the rubric's sizes."""
+def timed_functions(rubric: Rubric, vocab_size: Optional[int] = None) -> dict[str, TimedFunction]:
+    """The timed call of every function at the rubric's sizes (``vocab_size``: another V, for growth probes)."""
     s = rubric.speed
-    V, d, K = s.vocab_size, s.dim, s.negatives
+    V, d, K = vocab_size or s.vocab_size, s.dim, s.negatives
     inject = {"sigmoid": "support:stable_sigmoid", "getNegativeSamples": "support:get_negative_samples"}
     words = {f"w{i}": i for i in range(12)}
     pool = {"pool": {"shape": [V, d], "seed": 3, "scale": 0.1}}

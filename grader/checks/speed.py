@@ -40,6 +40,9 @@ PRINTING = 1000
 PRINT_COST = (1e-9, 0.5e-6)
 """A generous CPU cost of printing: seconds per character and per ``write`` call.  Printing is named as
 the cause of the extra time when it could cost at least half of it."""
+QUADRATIC_GROWTH = 7.0
+"""Growth from V/4 to V (see FunctionTiming.growth) from which the message names an O(V²) computation
+(a loop grows ×4, a quadratic one ×16; constant overheads only lower both)."""
 WHAT = {"row": ("word", "Python loop over the vocabulary"), "element": ("element", "Python loop over the elements")}
 
 
@@ -80,6 +83,15 @@ def _judge(function: str, timing: FunctionTiming, loops: LoopCosts, rubric: Rubr
     reference = statistics.median(timing.reference)
     loop = loops.per_unit(timing.unit)
     loop_ns = loop * 1e9
+    if timing.stopped_early and not timing.student and timing.growth is not None \
+            and timing.growth >= QUADRATIC_GROWTH:
+        return SpeedVerdict(function, measurements, float("nan"), None, None, False, "too_slow",
+                            f"Your function used far more CPU time than even a {loop_name} costs on this machine, so "
+                            f"its timing was stopped early. Its time grows with the square of V: "
+                            f"×{timing.growth:.0f} from V/8 to V/2, where a loop over the vocabulary grows ×4. It "
+                            "probably builds a V×V (O(V²)) temporary, such as the full softmax Jacobian or np.diag "
+                            "of a length-V vector. Work with length-V vectors and V×d matrices only.",
+                            loop_ns_per_unit=loop_ns, **base)
     if timing.stopped_early and not timing.student:
         return SpeedVerdict(function, measurements, float("nan"), None, None, True, "too_slow",
                             f"Your function used far more CPU time than even a {loop_name} costs on this machine "
@@ -114,10 +126,15 @@ def _judge(function: str, timing: FunctionTiming, loops: LoopCosts, rubric: Rubr
         text += (f" ({x:.0%} of one). Part of the work seems to run in Python once per {unit_name} (a loop over part "
                  "of the computation, or Python-level iteration such as the built-in sum() over an array). "
                  + _advice(function))
+    elif timing.growth is not None and timing.growth >= QUADRATIC_GROWTH:
+        text += (f". Its time grows with the square of V: ×{timing.growth:.0f} from V/4 to V, where a loop over the "
+                 "vocabulary grows ×4. It probably builds a V×V (O(V²)) temporary, such as the full softmax "
+                 "Jacobian or np.diag of a length-V vector. Work with length-V vectors and V×d matrices only.")
     else:
         text += (f": about {x:.1f} loop iterations' worth per {unit_name}. Your code loops over the "
                  f"{'elements' if timing.unit == 'element' else 'vocabulary'} in Python. " + _advice(function))
-    loops_over = loops_over and not printing and not flood
+    quadratic = timing.growth is not None and timing.growth >= QUADRATIC_GROWTH
+    loops_over = loops_over and not printing and not flood and not quadratic
     if full_passes:
         text += (f" Its extra time is about {passes:.1f} vectorised passes over all V rows of outsideVectors, beyond "
                  "writing the V×d gradient: it seems to compute over every row, where only the K+1 sampled rows "

@@ -95,6 +95,9 @@ class FunctionTiming:
     """Student repetitions whose outputs the grader read back and compared."""
     failure: Optional[SandboxEvent] = None
     """The student's function raised, or its worker died, while being timed."""
+    growth: Optional[float] = None
+    """Student CPU per call at V over that at V/4 (rows only; measured for a function that looks like a loop):
+    about 4 for a loop over the vocabulary, about 16 for an O(V²) computation."""
     printed_per_call: float = 0.0
     """Characters the function printed per timed call, as the worker reported them: used in words, and to
     withhold credit from a flood of output (a lie can only lower the student's own verdict)."""
@@ -178,6 +181,10 @@ def _measure_one(timed: TimedFunction, student: StudentSessions, reference: Refe
                 return timing
             probe = _probe(session, cid, timing, probe_budget)
         if probe is None:
+            if timing.stopped_early and timed.unit == "row":
+                session = _fresh_session(student, session)
+                if session.wait_ready(rubric.limits.call_wall_timeout):
+                    timing.growth = _growth(session, timed, rubric, None)
             return timing
         if probe - reference_rep >= 2 * s.loop_fraction * loop_rep:
             # one repetition is one sample: a page-reclaim stall or a GC pass can cost as much as a loop.
@@ -190,6 +197,8 @@ def _measure_one(timed: TimedFunction, student: StudentSessions, reference: Refe
         timing.probe = probe
         if probe - reference_rep >= 2 * s.loop_fraction * loop_rep:
             timing.student.append(probe)
+            if timed.unit == "row":
+                timing.growth = _growth(session, timed, rubric, probe)
         else:
             student_reps = timing.student_reps = max(1, min(reps, round(2 * s.block_cpu / max(probe, 1e-7))))
             for block in range(s.blocks):
@@ -209,6 +218,43 @@ def _measure_one(timed: TimedFunction, student: StudentSessions, reference: Refe
             with contextlib.suppress(Exception):
                 session.request({"op": "release", "id": cid}, rubric.limits.call_wall_timeout)
     return timing
+
+
+GROWTH_DIVISOR = 4
+"""The growth probe times the function at V / this."""
+
+
+def _probe_at(session: WorkerSession, function: str, vocab_size: int, rubric: Rubric, budget: float
+              ) -> Optional[float]:
+    """CPU seconds of one call of ``function`` at V = ``vocab_size`` on ``session`` (None if it failed)."""
+    small = timed_functions(rubric, max(16, vocab_size))[function]
+    cid = f"{function}.V{vocab_size}"
+    scratch = FunctionTiming(cid, small.size_label, small.units, small.unit)
+    try:
+        reply = session.request({"op": "prepare", "id": cid, "call": small.call, "seed": 0},
+                                rubric.limits.call_wall_timeout)
+        if reply is None or reply.get("status") != "ok":
+            return None
+        spent = _probe(session, cid, scratch, budget)
+        if not session.finished:
+            session.request({"op": "release", "id": cid}, rubric.limits.call_wall_timeout)
+    except Exception:  # noqa: BLE001 - a growth probe is advice: any failure only drops the advice
+        return None
+    return spent
+
+
+def _growth(session: WorkerSession, timed: TimedFunction, rubric: Rubric, probe: Optional[float]
+            ) -> Optional[float]:
+    """How the student's cost grows when V grows ×4 (words only: the message may name an O(V²)
+    computation; the verdict is the loop's either way).  ``probe``: one call at V, or None when that
+    call was stopped early -- then V/8 and V/2 are compared instead."""
+    V = rubric.speed.vocab_size
+    if probe is not None:
+        quarter = _probe_at(session, timed.function, V // GROWTH_DIVISOR, rubric, budget=probe + 0.05)
+        return probe / quarter if quarter else None
+    eighth = _probe_at(session, timed.function, V // (2 * GROWTH_DIVISOR), rubric, budget=1.0)
+    half = _probe_at(session, timed.function, V // 2, rubric, budget=2.0) if eighth else None
+    return half / eighth if half and eighth else None
 
 
 def _probe(session: WorkerSession, cid: str, timing: FunctionTiming, budget: float) -> Optional[float]:
