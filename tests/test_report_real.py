@@ -75,7 +75,7 @@ def site(graded, tmp_path_factory):
         write_report(result, root / name / "report.html")
         entries.append(DashboardEntry(result, f"{name}/report.html", name))
     (root / "index.html").write_text(render_dashboard(entries, title="Sample submissions"), encoding="utf-8")
-    pages = REPO / "test-artifacts" / "reports" / "real"
+    pages = REPO / "test-artifacts" / "reports-real"  # not under reports/, which test_report_browser replaces
     shutil.rmtree(pages, ignore_errors=True)
     shutil.copytree(root, pages)
     return root
