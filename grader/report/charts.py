@@ -1,8 +1,9 @@
-"""Figures for the reports, drawn with matplotlib (Agg) and inlined as SVG data URIs.
+"""Figures for the reports and the dashboard, inlined as SVG data URIs.
 
-Where matplotlib is not installed (the students' self-check kit does not install it), the
-report's two figures, the error heatmap and the speed chart, are drawn as plain SVG by
-:mod:`grader.report.svg` instead; the class dashboard's figures need matplotlib (batch mode).
+A student report's two figures, the error heatmap and the speed chart, are drawn as plain SVG by
+:mod:`grader.report.svg`: importing matplotlib and drawing them cost ~3 CPU-seconds per report
+(most of a self-check's time, and one report per student in a batch), and the kit does not
+install it.  The class dashboard's figures are drawn with matplotlib (Agg), once per batch.
 
 Every figure is embedded as ``<img src="data:image/svg+xml;base64,…">``: the
 page stays self-contained, vectors stay sharp in print, and nothing inside
@@ -54,6 +55,10 @@ class Chart:
     alt: str
     width: int
     height: int
+
+
+MATPLOTLIB_FOR_STUDENT_FIGURES = False
+"""Draw a student report's figures with matplotlib (where installed) instead of plain SVG: ~3 CPU-s a report."""
 
 
 @functools.cache
@@ -164,7 +169,7 @@ def _speed_chart(verdicts: Sequence[SpeedVerdict], *, narrow: bool = False) -> O
     timed = [m for _, m in rows if m is not None]
     if not timed:
         return None
-    if not have_matplotlib():
+    if not MATPLOTLIB_FOR_STUDENT_FIGURES or not have_matplotlib():
         from grader.report import svg
 
         text, width, height = svg.speed_chart(rows, narrow)
@@ -246,7 +251,7 @@ def _heatmap(matrix: Sequence[Sequence[float]], title: str) -> Optional[Chart]:
     nonzero_rows = int(np.count_nonzero((data > 0).any(axis=1) | bad.any(axis=1)))
     alt = (f"Heatmap of the absolute error of {title}, {rows}×{cols}: {nonzero_rows} of {rows} rows differ; "
            f"largest finite error {top:.3g}" + (f"; {int(bad.sum())} entries are nan or inf" if bad.any() else "") + ".")
-    if not have_matplotlib():
+    if not MATPLOTLIB_FOR_STUDENT_FIGURES or not have_matplotlib():
         from grader.report import svg
 
         text, width, height = svg.heatmap(data, bad, title)

@@ -1,8 +1,8 @@
 """The report's figures as plain SVG, without matplotlib (the self-check kit does not install it).
 
-:mod:`grader.report.charts` draws with matplotlib where it is installed (the course's grader) and
-falls back to these where it is not (a student's machine with the kit).  The two show the same
-data; these are simpler: a grid of coloured cells for an error heatmap, and paired bars on a log
+:mod:`grader.report.charts` draws every student report's figures with these: matplotlib costs
+~3 CPU-seconds a report, and the kit does not install it (the dashboard's figures still use it).
+They are simple: a grid of coloured cells for an error heatmap, and paired bars on a log
 scale for the speed chart.  Every text drawn comes from the grader (labels, numbers), is escaped,
 and the SVG goes into an ``<img>`` data URI, where nothing can run.
 """
