@@ -77,6 +77,15 @@ def build_export(corpus: Path, dest: Path, limit: int | None) -> int:
 
 
 def _tree_rss_kb(root_pid: int) -> int:
+    """Resident set sizes summed over ``root_pid`` and its descendants (shared pages once per process)."""
+    return _tree_memory_kb(root_pid)[0]
+
+
+def _tree_memory_kb(root_pid: int, *, pss: bool = False) -> tuple[int, int]:
+    """(RSS sum, PSS sum) in KiB over ``root_pid``'s tree; PSS (proportional set size, from
+    /proc/PID/smaps_rollup) shares each page among the processes mapping it, so its sum counts a
+    page once: numpy's libraries, mapped by every worker, are not counted once per worker.
+    PSS is only read when ``pss`` (it costs a page-table walk per process); else it is 0."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
@@ -90,15 +99,28 @@ def _tree_rss_kb(root_pid: int) -> int:
             rss[int(entry)] = int(fields[21]) * page_kb
         except (OSError, ValueError, IndexError):
             continue
-    total, stack, seen = 0, [root_pid], set()
+    total, shared, stack, seen = 0, 0, [root_pid], set()
     while stack:
         pid = stack.pop()
         if pid in seen:
             continue
         seen.add(pid)
         total += rss.get(pid, 0)
+        if pss:
+            shared += _pss_kb(pid)
         stack.extend(children.get(pid, []))
-    return total
+    return total, shared
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def run_batch(export: Path, out: Path, jobs: int, rubric: str | None, extra: list[str],

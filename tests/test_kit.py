@@ -7,6 +7,8 @@ run as a student would run it, in a subprocess whose ``grader`` is the kit's.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import re
@@ -18,7 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from grader import __version__
 from grader.kit.build import build_kit
+from grader.packaging import BuildError
 from grader.pipeline import _plan, grade_submission
 from grader.rubric import load_rubric
 
@@ -28,8 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("kit")
-    zip_path = folder / "w2v-check-kit.zip"
-    info = build_kit(zip_path)
+    info = build_kit(folder)
+    zip_path = info["path"]
     target = folder / "installed"
     proc = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
                            str(zip_path)], capture_output=True, text=True, timeout=600)
@@ -90,6 +94,40 @@ def test_kit_contains_no_solution_and_only_visible_expected_values(kit: dict) ->
            if n.startswith("grader/kit_data/expected/") and n.endswith(".json")}
     assert ids == visible_calls
     assert hidden_calls and not ids & hidden_calls
+
+
+def test_kit_is_a_wheel_pip_installs_without_building(kit: dict) -> None:
+    wheel = kit["zip"]
+    assert wheel.name == f"w2v_check_kit-{__version__}-py3-none-any.whl"
+    archive = zipfile.ZipFile(wheel)
+    info = f"w2v_check_kit-{__version__}.dist-info"
+    # RECORD lists every other member with its sha256 (urlsafe base64, unpadded) and size.
+    rows = [line.split(",") for line in archive.read(f"{info}/RECORD").decode().splitlines()]
+    assert {row[0] for row in rows} == set(archive.namelist())
+    for name, digest, size in rows:
+        if name == f"{info}/RECORD":
+            assert digest == size == ""
+            continue
+        data = archive.read(name)
+        expected = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        assert (digest, int(size)) == (f"sha256={expected}", len(data)), name
+    metadata = archive.read(f"{info}/METADATA").decode()
+    requires = [ln.split(":", 1)[1].strip() for ln in metadata.splitlines() if ln.startswith("Requires-Dist:")]
+    assert [r.split(">")[0] for r in requires[:3]] == ["numpy", "jinja2", "nh3"]
+    assert not any(r.startswith(("scipy", "matplotlib", "sympy")) for r in requires)
+    assert "pip install " + wheel.name in metadata  # the README shown on the package page
+    assert "w2v-grader = grader.cli:main" in archive.read(f"{info}/entry_points.txt").decode()
+    # pip --target installed it: the files and the dist-info are there, no build happened.
+    assert (kit["target"] / "grader" / "cli.py").is_file() and (kit["target"] / info / "RECORD").is_file()
+    assert not (kit["target"] / "pyproject.toml").exists()
+
+
+def test_kit_refuses_an_output_pip_could_not_install(tmp_path: Path) -> None:
+    for out, words in ((tmp_path / "w2v-check-kit.zip", "not a .zip file"),
+                       (tmp_path / "kit.whl", "pip only installs a wheel named")):
+        with pytest.raises(BuildError, match=words):
+            build_kit(out)
+        assert not out.exists()
 
 
 def test_kit_check_agrees_with_the_full_grader(kit: dict, corpus_dir: Path, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Building the student self-check kit (``w2v-grader build-kit``): ``w2v-grader check`` without the solution.
 
-The kit is a zip students install with ``pip install w2v-check-kit.zip``.
-It holds the grader's checking code, the provided ``utils`` package and,
+The kit is a wheel (:mod:`grader.kit.wheel`) students install with
+``pip install w2v_check_kit-VERSION-py3-none-any.whl``: no build step, and
+its only dependencies are numpy, jinja2 and nh3.  It holds the grader's checking code, the provided ``utils`` package and,
 in ``grader/kit_data/`` (see :mod:`grader.expected.kit_store`):
 
 * the reference's outputs for the rubric's **visible** tests only (their
@@ -26,7 +27,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator, Optional
 
-from grader.packaging import BuildError, load_build_rubric, read, walk, write_zip
+from grader.kit.wheel import WheelMetadata, wheel_path, write_wheel
+from grader.packaging import BuildError, load_build_rubric, read, walk
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KIT_ALLOWLIST = (
@@ -43,13 +45,20 @@ CALIBRATION_BLOCKS = 7
 
 
 def build_kit(out: Path, *, rubric_path: Optional[Path] = None, repo_root: Path = REPO_ROOT) -> dict:
-    """Write the kit to ``out``; returns a summary (entries, counts, speed scales, names)."""
+    """Write the kit's wheel into folder ``out`` (or to ``out``, its exact wheel name).
+
+    Returns a summary: ``path`` (the wheel), ``entries``, ``expected_calls``, ``speed_scale``,
+    ``names`` (the installed files) and ``seconds``.  BuildError before anything is computed if
+    ``out`` cannot be a wheel's place.
+    """
     import time
 
     from grader import __version__
     from grader.expected import kit_store
 
     started = time.monotonic()
+    meta = _metadata(__version__, "")
+    wheel_path(Path(out), meta)  # a wrong --out fails now, not after a minute of calibration
     if kit_store.manifest() is not None:
         raise BuildError("this is a self-check kit itself (it has no reference solution to build from)")
     rubric, rubric_bytes = load_build_rubric(rubric_path)
@@ -65,10 +74,8 @@ def build_kit(out: Path, *, rubric_path: Optional[Path] = None, repo_root: Path 
                                rubric_sha256=hashlib.sha256(rubric_bytes).hexdigest(), grader_version=__version__,
                                speed_scale=scale, speed_digests=digests)
     files["grader/kit_data/manifest.json"] = manifest.to_json().encode()
-    files["pyproject.toml"] = _pyproject(__version__).encode()
-    files["README.md"] = _readme(rubric).encode()
-    write_zip(Path(out), files)
-    return {"entries": len(files), "expected_calls": sum(n.endswith(".json") for n in expected),
+    path = write_wheel(Path(out), files, _metadata(__version__, _readme(rubric, wheel_path(Path(out), meta).name)))
+    return {"path": path, "entries": len(files), "expected_calls": sum(n.endswith(".json") for n in expected),
             "speed_scale": scale, "names": sorted(files), "seconds": time.monotonic() - started}
 
 
@@ -151,44 +158,22 @@ def _speed_calibration(rubric) -> tuple[dict[str, float], dict[str, object]]:
     return scale, {}
 
 
-def _pyproject(version: str) -> str:
-    return f'''[build-system]
-requires = ["setuptools>=68", "wheel"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "w2v-check-kit"
-version = "{version}"
-description = "Self-check for the CS224n word2vec assignment (visible tests; no solution inside)"
-readme = "README.md"
-requires-python = ">=3.9"
-dependencies = [
-    "numpy>=1.24,<3",
-    "scipy>=1.10,<2",
-    "jinja2>=3.1,<4",
-    "nh3>=0.2,<1",
-    "tomli>=2; python_version < '3.11'",
-]
-
-[project.scripts]
-w2v-grader = "grader.cli:main"
-
-[tool.setuptools.packages.find]
-include = ["grader*", "reference*"]
-
-[tool.setuptools.package-data]
-grader = ["*.toml", "report/templates/*", "expected/calibration/*.py", "kit_data/*.json", "kit_data/expected/*"]
-reference = ["utils/*.py"]
-'''
+def _metadata(version: str, readme: str) -> WheelMetadata:
+    return WheelMetadata(
+        name="w2v-check-kit", version=version,
+        summary="Self-check for the CS224n word2vec assignment (visible tests; no solution inside)",
+        requires_python=">=3.9",
+        requires=("numpy>=1.24,<3", "jinja2>=3.1,<4", "nh3>=0.2,<1", "tomli>=2; python_version < '3.11'"),
+        scripts=(("w2v-grader", "grader.cli:main"),), readme=readme)
 
 
-def _readme(rubric) -> str:
+def _readme(rubric, wheel_name: str) -> str:
     visible = [t for t in rubric.tests if t.visibility == "visible"]
     return f"""# w2v-check-kit: self-check for the word2vec assignment
 
 Install it once (in the environment you use for the assignment):
 
-    pip install w2v-check-kit.zip
+    pip install {wheel_name}
 
 Then, in your assignment folder (where word2vec.py and sgd.py are):
 

@@ -421,9 +421,6 @@ class Worker:
 
     # -- main loop -----------------------------------------------------------------------------
     def run(self) -> None:
-        if any("support:stable_sigmoid" in (c.get("inject") or {}).values() for c in self.job["calls"]) \
-                or self.job.get("serve"):
-            support.preload_sigmoid()  # its import is never inside a call (or a timed block)
         self.import_modules()
         for call in self.job["calls"]:
             CONTROL.send(f"start {call['id']}")

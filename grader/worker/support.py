@@ -64,16 +64,15 @@ def get_negative_samples(outsideWordIdx: int, dataset: Any, K: int) -> list[int]
     return samples
 
 
-def preload_sigmoid() -> None:
-    """Import what :func:`stable_sigmoid` needs (scipy.special: ~0.3 s) before any call is timed or gated."""
-    import scipy.special  # noqa: F401
-
-
 def stable_sigmoid(x):
-    """A correct sigmoid for injection (``scipy.special.expit``; library code, not a solution)."""
-    from scipy.special import expit
+    """A correct sigmoid for injection: ``exp(-logaddexp(0, -x))``, numpy's library routine.
 
-    result = expit(np.asarray(x, dtype=np.float64))
+    Within 4e-15 (relative) of ``scipy.special.expit`` on [-700, 700]; no overflow warning for any
+    finite x.  It is not written like a student's sigmoid, and it needs no scipy import (0.3 CPU-s
+    and ~26 MB in every worker, and ~30 MB less for the kit to install).
+    """
+    with np.errstate(over="ignore", under="ignore"):
+        result = np.exp(-np.logaddexp(0.0, -np.asarray(x, dtype=np.float64)))
     return float(result) if np.ndim(result) == 0 and not isinstance(x, np.ndarray) else result
 
 
