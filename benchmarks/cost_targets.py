@@ -46,7 +46,7 @@ from grader.corpus import load_corpus, materialize  # noqa: E402
 SAMPLE = "correct_einsum"
 
 
-def _timed(cmd: list[str], env: dict | None = None, cwd: Path = REPO) -> dict:
+def _timed(cmd: list[str], env: dict | None = None, cwd: Path = REPO, pss: bool = False) -> dict:
     """Run ``cmd`` under the rusage wrapper: wall, tree CPU seconds, tree peak RSS and PSS sums (MB), exit code."""
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-c", WRAPPER, *cmd], cwd=cwd, env=env, stdout=subprocess.PIPE,
@@ -55,8 +55,8 @@ def _timed(cmd: list[str], env: dict | None = None, cwd: Path = REPO) -> dict:
 
     def sample() -> None:
         while not stop.is_set():
-            rss, pss = _tree_memory_kb(proc.pid, pss=True)
-            peak[0], peak_pss[0] = max(peak[0], rss), max(peak_pss[0], pss)
+            rss, shared = _tree_memory_kb(proc.pid, pss=pss)
+            peak[0], peak_pss[0] = max(peak[0], rss), max(peak_pss[0], shared)
             stop.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -81,7 +81,7 @@ def floor(repeats: int) -> float:
 
 def grade_command(folder: Path, repeats: int) -> dict:
     runs = [_timed([sys.executable, "-m", "grader", "grade", str(folder), "--quiet",
-                    "--json", str(folder.parent / "grade.json")]) for _ in range(repeats)]
+                    "--json", str(folder.parent / "grade.json")], pss=True) for _ in range(repeats)]
     return {"wall_p50": statistics.median(r["wall"] for r in runs), "cpu_p50": statistics.median(r["cpu"] for r in runs),
             "rss_mb": max(r["rss_mb"] for r in runs), "pss_mb": max(r["pss_mb"] for r in runs),
             "rc": max(r["rc"] for r in runs), "runs": runs}

@@ -14,6 +14,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from grader.gradescope.results_json import to_results_json, validate_results, write_results_json
 from grader.report import write_report
@@ -74,6 +75,21 @@ def test_the_records_reader_survives_thousands_of_hostile_files(tmp_path: Path) 
                 json.dumps(record.meta).encode("utf-8")  # every string is encodable
             survivors += bool(parsed.records)
     assert survivors > 100  # the good records among the garbage are still read
+
+
+def test_json_depth_is_counted_outside_strings_and_control_characters_are_replaced() -> None:
+    from grader.worker.records import MAX_JSON_DEPTH, RecordError, _load_json
+
+    deep = b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1)
+    with pytest.raises(RecordError, match="nested deeper"):
+        _load_json(deep)
+    assert _load_json(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH) is not None
+    in_string = json.dumps({"s": "[" * 1000 + '\\"{' * 50, "n": [[1]]}).encode()
+    assert _load_json(in_string)["n"] == [[1]]  # brackets (and escaped quotes) inside a string do not nest
+    with pytest.raises(RecordError, match="nested deeper"):  # a quote escaped in a string does not end it early
+        _load_json(b'{"s": "\\"' + b"[" * 30 + b'", "d": ' + deep + b"}")
+    assert safe_text("a\x00b\x1b\x7f\n\tc") == "a\ufffdb\ufffd\ufffd\n\tc"
+    assert safe_text("\ud800é") == "\\ud800é" and safe_text("x" * 50, 10) == "x" * 10 + "…"
 
 
 def test_a_bad_record_costs_only_its_own_call(tmp_path: Path) -> None:

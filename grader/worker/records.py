@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -34,6 +35,9 @@ MAX_ARRAYS = 64
 MAX_DIMS = 8
 MAX_ARRAY_ELEMENTS = 50_000_000
 MAX_STRING = 20_000
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 ALLOWED_DTYPES = frozenset({"<f8", "<f4", "<f2", "<i8", "<i4", "<i2", "|i1", "<u8", "<u4", "<u2", "|u1", "|b1",
                             "<c16", "<c8"})
 
@@ -209,26 +213,19 @@ def _array_spec(spec: Any) -> tuple[str, np.dtype, tuple[int, ...]]:
 
 
 def _load_json(raw: bytes) -> Any:
-    """``json.loads`` after checking the nesting depth (deep nesting makes the parser recurse)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
+    """``json.loads`` after checking the nesting depth (deep nesting makes the parser recurse).
+
+    The depth is counted over the brackets outside JSON strings only: strings are cut out first
+    (any unterminated one stays in and can only make the count larger), so the Python loop runs
+    over a record's few brackets, not over every byte of it.
+    """
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH:
+        depth = deepest = 0
+        for byte in _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS):
+            depth += 1 if byte in (0x5B, 0x7B) else -1
             deepest = max(deepest, depth)
             if deepest > MAX_JSON_DEPTH:
                 raise RecordError(f"JSON nested deeper than {MAX_JSON_DEPTH}")
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -237,14 +234,13 @@ def _load_json(raw: bytes) -> Any:
 
 def safe_text(value: Any, limit: int = MAX_STRING) -> str:
     """Any value as a printable, encodable string: lone surrogates escaped, control characters
-    (but newline and tab) replaced, at most ``limit`` characters."""
+    (but newline and tab) replaced by U+FFFD, at most ``limit`` characters."""
     text = value if isinstance(value, str) else str(value)
     if len(text) > limit:
         text = text[:limit] + "…"
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    if any(ch < " " and ch not in "\n\t" or ch == "\x7f" for ch in text):
-        text = "".join("\ufffd" if (ch < " " and ch not in "\n\t") or ch == "\x7f" else ch for ch in text)
-    return text
+    if not text.isascii():  # only non-ASCII text can hold a lone surrogate
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _CONTROL.sub("\ufffd", text)
 
 
 def safe_value(value: Any, depth: int = 0) -> Any:
