@@ -57,8 +57,7 @@ def build_kit(out: Path, *, rubric_path: Optional[Path] = None, repo_root: Path 
     from grader.expected import kit_store
 
     started = time.monotonic()
-    meta = _metadata(__version__, "")
-    wheel_path(Path(out), meta)  # a wrong --out fails now, not after a minute of calibration
+    wheel_name = wheel_path(Path(out), _metadata(__version__, "")).name  # a wrong --out fails now, not after calibration
     if kit_store.manifest() is not None:
         raise BuildError("this is a self-check kit itself (it has no reference solution to build from)")
     rubric, rubric_bytes = load_build_rubric(rubric_path)
@@ -74,7 +73,7 @@ def build_kit(out: Path, *, rubric_path: Optional[Path] = None, repo_root: Path 
                                rubric_sha256=hashlib.sha256(rubric_bytes).hexdigest(), grader_version=__version__,
                                speed_scale=scale, speed_digests=digests)
     files["grader/kit_data/manifest.json"] = manifest.to_json().encode()
-    path = write_wheel(Path(out), files, _metadata(__version__, _readme(rubric, wheel_path(Path(out), meta).name)))
+    path = write_wheel(Path(out), files, _metadata(__version__, _readme(rubric, wheel_name)))
     return {"path": path, "entries": len(files), "expected_calls": sum(n.endswith(".json") for n in expected),
             "speed_scale": scale, "names": sorted(files), "seconds": time.monotonic() - started}
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +40,6 @@ class WheelMetadata:
     @property
     def distribution(self) -> str:
         """The name as it is spelt in file names: runs of -_. become one underscore."""
-        import re
-
         return re.sub(r"[-_.]+", "_", self.name).lower()
 
 

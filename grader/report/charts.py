@@ -18,8 +18,6 @@ labels), never from the submission.
 from __future__ import annotations
 
 import base64
-import functools
-import importlib.util
 import io
 import math
 from dataclasses import dataclass
@@ -55,16 +53,6 @@ class Chart:
     alt: str
     width: int
     height: int
-
-
-MATPLOTLIB_FOR_STUDENT_FIGURES = False
-"""Draw a student report's figures with matplotlib (where installed) instead of plain SVG: ~3 CPU-s a report."""
-
-
-@functools.cache
-def have_matplotlib() -> bool:
-    """Whether matplotlib can be imported here (the kit does not install it)."""
-    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _figure(width_in: float, height_in: float, *, left: float = 0.8, right: float = 0.25, top: float = 0.25,
@@ -169,61 +157,14 @@ def _speed_chart(verdicts: Sequence[SpeedVerdict], *, narrow: bool = False) -> O
     timed = [m for _, m in rows if m is not None]
     if not timed:
         return None
-    if not MATPLOTLIB_FOR_STUDENT_FIGURES or not have_matplotlib():
-        from grader.report import svg
+    from grader.report import svg
 
-        text, width, height = svg.speed_chart(rows, narrow)
-        alt = "Bar chart of CPU time per call. " + "; ".join(
-            f"{function_label(v.function)}: timing stopped at more than {fmt_ratio(v.ratio)} the reference" if m is None
-            else f"{function_label(v.function)} at {m.size_label}: yours {fmt_seconds(m.student_seconds)}, reference "
-                 f"{fmt_seconds(m.reference_seconds)} ({fmt_ratio(m.ratio)})" for v, m in rows) + "."
-        return Chart(svg.data_uri(text), alt, width, height)
-    with _rc():
-        labels = [f"{function_label(v.function)}\n" + ("timing stopped" if m is None else
-                                                         m.size_label.split(", ")[0] if narrow else m.size_label)
-                  for v, m in rows]
-        width = 3.5 if narrow else 6.8
-        fig = _figure(width, (0.62 if narrow else 0.55) * len(rows) + 1.35, left=1.0, top=0.45, bottom=0.55)
-        ax = fig.add_subplot()
-        lo = min(min(m.student_seconds, m.reference_seconds) for m in timed)
-        hi = max(max(m.student_seconds, m.reference_seconds) for m in timed)
-        bar_h = 0.38
-        first = True
-        for i, (verdict, m) in enumerate(rows):
-            y = len(rows) - 1 - i
-            if m is None:
-                note = (f"> {fmt_ratio(verdict.ratio)}: stopped" if narrow
-                        else f"more than {fmt_ratio(verdict.ratio)} the reference: stopped early")
-                ax.text(lo / 1.8, y, note,
-                        va="center", ha="left", fontsize=8 if narrow else 9, fontweight="bold", color=STUDENT_COLOR)
-                continue
-            ax.barh(y + bar_h / 2, m.student_seconds, height=bar_h, color=STUDENT_COLOR, hatch="///",
-                    edgecolor="white", label="your code" if first else None)
-            ax.barh(y - bar_h / 2, m.reference_seconds, height=bar_h, color=REFERENCE_COLOR,
-                    label="reference" if first else None)
-            first = False
-            ax.text(max(m.student_seconds, m.reference_seconds) * 1.15, y, fmt_ratio(m.ratio),
-                    va="center", fontsize=9, fontweight="bold")
-        ax.set_yticks(range(len(rows) - 1, -1, -1), labels, fontsize=8 if narrow else 9)
-        _fit_left_margin(fig, ax, width)
-        ax.set_xscale("log")
-        _time_ticks(ax.xaxis, lo / 2, hi * (8 if narrow else 4), narrow)
-        ax.set_xlim(lo / 2, hi * (8 if narrow else 4))
-        ax.set_xlabel("CPU time per call (log; shorter = faster)" if narrow
-                      else "CPU time per call (log scale; shorter is faster)", fontsize=8 if narrow else 10)
-        ax.tick_params(axis="x", labelsize=8)
-        ax.grid(axis="x", color=GRID, linewidth=0.6)
-        ax.set_axisbelow(True)
-        # Above the plot, never on top of a bar or a ratio label.
-        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, fontsize=8 if narrow else 9,
-                  frameon=False)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-        alt_parts = [f"{function_label(v.function)}: timing stopped at more than {fmt_ratio(v.ratio)} the reference"
-                     if m is None else
-                     f"{function_label(v.function)} at {m.size_label}: yours {fmt_seconds(m.student_seconds)}, "
-                     f"reference {fmt_seconds(m.reference_seconds)} ({fmt_ratio(m.ratio)})" for v, m in rows]
-        return _to_chart(fig, "Bar chart of CPU time per call. " + "; ".join(alt_parts) + ".")
+    text, width, height = svg.speed_chart(rows, narrow)
+    alt = "Bar chart of CPU time per call. " + "; ".join(
+        f"{function_label(v.function)}: timing stopped at more than {fmt_ratio(v.ratio)} the reference" if m is None
+        else f"{function_label(v.function)} at {m.size_label}: yours {fmt_seconds(m.student_seconds)}, reference "
+             f"{fmt_seconds(m.reference_seconds)} ({fmt_ratio(m.ratio)})" for v, m in rows) + "."
+    return Chart(svg.data_uri(text), alt, width, height)
 
 
 def heatmap(matrix: Sequence[Sequence[float]], title: str) -> Optional[Chart]:
@@ -251,44 +192,10 @@ def _heatmap(matrix: Sequence[Sequence[float]], title: str) -> Optional[Chart]:
     nonzero_rows = int(np.count_nonzero((data > 0).any(axis=1) | bad.any(axis=1)))
     alt = (f"Heatmap of the absolute error of {title}, {rows}×{cols}: {nonzero_rows} of {rows} rows differ; "
            f"largest finite error {top:.3g}" + (f"; {int(bad.sum())} entries are nan or inf" if bad.any() else "") + ".")
-    if not MATPLOTLIB_FOR_STUDENT_FIGURES or not have_matplotlib():
-        from grader.report import svg
+    from grader.report import svg
 
-        text, width, height = svg.heatmap(data, bad, title)
-        return Chart(svg.data_uri(text), alt, width, height)
-    with _rc():
-        width = 4.8
-        height = min(max(rows / max(cols, 1) * 3.2 + 1.0, 1.8), 4.6)
-        fig = _figure(width, height, left=0.55, right=0.2, top=0.35, bottom=0.5)
-        ax = fig.add_subplot()
-        from matplotlib.colors import LogNorm, Normalize
-
-        positive = data[data > 0]
-        if positive.size and positive.max() / positive.min() > 1e3:
-            low = max(float(positive.min()), float(positive.max()) * 1e-12)
-            norm = LogNorm(vmin=low, vmax=top)
-            shown = np.where(data > 0, data, np.nan)  # matches -> light grey
-        else:
-            norm = Normalize(vmin=0, vmax=top if top > 0 else 1.0)
-            shown = data.copy()
-        shown[bad] = norm.vmax
-        image = ax.imshow(shown, cmap=_cmap(), norm=norm, aspect="auto", interpolation="nearest")
-        ax.set_xlabel("column")
-        ax.set_ylabel("row")
-        from matplotlib.ticker import MaxNLocator
-
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
-        ax.set_title(title + (" (nan/inf shown darkest)" if bad.any() else ""), fontsize=9)
-        cbar = fig.colorbar(image, ax=ax, shrink=0.9)
-        cbar.set_label("|yours − expected|", fontsize=8)
-    return _to_chart(fig, alt)
-
-
-def _cmap():
-    from matplotlib import colormaps
-
-    return colormaps["magma_r"].with_extremes(bad="#e5e7eb")  # exact zeros (log scale) in light grey
+    text, width, height = svg.heatmap(data, bad, title)
+    return Chart(svg.data_uri(text), alt, width, height)
 
 
 def score_histogram(scores: Sequence[float], max_score: float) -> Optional[Chart]:
