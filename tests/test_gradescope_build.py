@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from grader.rubric import load_rubric
+from grader.sandbox.jobs import WORKER_FILES
 
 REPO = Path(__file__).resolve().parents[1]
 GRADESCOPE = REPO / "grader" / "gradescope" / "bundle"
@@ -181,11 +182,15 @@ def _third_party_imports(module_level_only: bool = False) -> dict[str, set[str]]
                     continue
                 for name in names:
                     top = name.split(".")[0]
-                    if top in sys.stdlib_module_names or top in {"grader", "reference", "utils", "word2vec",
-                                                                 "sgd", "support", "sgd_probe", "records", "timing", "w2v_worker"}:
+                    if top in sys.stdlib_module_names or top in LOCAL_MODULES:
                         continue
                     found.setdefault(top, set()).add(str(path.relative_to(REPO)))
     return found
+
+
+LOCAL_MODULES = {"grader", "reference", "utils", "word2vec", "sgd", "w2v_worker",
+                 *(name.removesuffix(".py") for name in WORKER_FILES)}
+"""Imports that are the project's own (the worker's files import each other by bare name as a script)."""
 
 
 def _module_level(body: list) -> list:

@@ -31,13 +31,14 @@ from grader.course_secrets import REFERENCE_DIR, protected_paths
 from grader.results import SandboxEvent
 from grader.rubric import Limits
 from grader.sandbox import RunExtras, SandboxLimits, SandboxRun, run_sandboxed
+from grader.worker.input_pack import write_pack
 from grader.worker.records import safe_text
 
 from .import_path import outside_targets, student_site_dir, worker_argv
 from .session import WorkerSession
 
 WORKER_PACKAGE = Path(__file__).parents[1] / "worker"
-WORKER_FILES = ("__init__.py", "runner.py", "support.py", "sgd_probe.py", "records.py", "timing.py")
+WORKER_FILES = ("__init__.py", "runner.py", "support.py", "sgd_probe.py", "records.py", "timing.py", "input_pack.py")
 SUPPORT_UTILS = REFERENCE_DIR / "utils"
 MAX_META_BYTES = 1_000_000
 MAX_ARRAY_ELEMENTS = 50_000_000
@@ -111,8 +112,8 @@ def stage_workdir(student_files: dict[str, Path], job: dict[str, Any], arrays: d
     for name in WORKER_FILES:
         shutil.copyfile(WORKER_PACKAGE / name, worker / name)
     (workdir / "out").mkdir()
-    np.savez(workdir / "inputs.npz", **arrays)
-    (workdir / "job.json").write_text(json.dumps({**job, "arrays": "inputs.npz"}), encoding="utf-8")
+    write_pack(workdir / "inputs.bin", arrays)
+    (workdir / "job.json").write_text(json.dumps({**job, "arrays": "inputs.bin"}), encoding="utf-8")
     return workdir
 
 

@@ -43,8 +43,9 @@ _read = os.read
 _select = select.select
 
 try:  # these live next to this file inside the sandbox (package w2v_worker)
-    from . import records, support, timing
+    from . import input_pack, records, support, timing
 except ImportError:  # pragma: no cover - when run as a script
+    import input_pack  # type: ignore[no-redef]
     import records  # type: ignore[no-redef]
     import support  # type: ignore[no-redef]
     import timing  # type: ignore[no-redef]
@@ -259,7 +260,7 @@ class Worker:
         self.workdir = workdir
         self.out_dir = workdir / job.get("out_dir", "out")
         self.student_dir = str((workdir / job.get("student_dir", "student")).resolve())
-        self.inputs = dict(np.load(workdir / job["arrays"], allow_pickle=False)) if job.get("arrays") else {}
+        self.inputs = input_pack.read_pack(workdir / job["arrays"]) if job.get("arrays") else {}
         self.modules: dict[str, Any] = {}
         self.finder = PrefixedUtilsFinder(job.get("utils_prefixes", []))
         self._restore: list[tuple[Any, str, Any]] = []
