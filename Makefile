@@ -11,6 +11,7 @@ $(BIN)/w2v-grader: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m compileall -q grader reference  # bytecode even where PYTHONDONTWRITEBYTECODE is set
 	@touch $@
 
 setup: $(BIN)/w2v-grader
