@@ -92,6 +92,26 @@ def test_json_depth_is_counted_outside_strings_and_control_characters_are_replac
     assert safe_text("\ud800é") == "\\ud800é" and safe_text("x" * 50, 10) == "x" * 10 + "…"
 
 
+def test_strings_written_without_escapes_are_bounded_and_cleaned_like_escaped_ones(tmp_path: Path) -> None:
+    """The reader skips the per-string pass only for text that cannot need it: a raw DEL, raw
+    non-ASCII, a long key or a long value must come out exactly as safe_value makes it."""
+    from grader.worker.records import SAFE_KEY, safe_value
+
+    path = tmp_path / "records.bin"
+    metas = [{"k" * (SAFE_KEY + 50): 1}, {"stdout": "x" * 30_000}, {"s": "a\x7fb"}, {"s": "\u00e9\u202e"},
+             {"s": "tab\there"}, {"plain": ["ok", 1, {"nested": "fine"}]}, {"near": "y" * SAFE_KEY}]
+    for meta in metas:
+        raw = json.dumps({"id": "c", "meta": meta, "arrays": []}, ensure_ascii=False).encode()
+        path.write_bytes(_record(raw))
+        got = read_records(str(path)).records["c"].meta
+        assert got == safe_value(meta), meta
+        assert "\x7f" not in json.dumps(got, ensure_ascii=False)
+    assert b"\x7f" in json.dumps(metas[2], ensure_ascii=False).encode()  # the DEL above was written raw
+    long_key = json.dumps({"id": "c", "meta": metas[0], "arrays": []}).encode()
+    path.write_bytes(_record(long_key))
+    assert len(next(iter(read_records(str(path)).records["c"].meta))) == SAFE_KEY + 1  # cut, with its ellipsis
+
+
 def test_a_bad_record_costs_only_its_own_call(tmp_path: Path) -> None:
     path = tmp_path / "records.bin"
     writer = RecordWriter(str(path))

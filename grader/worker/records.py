@@ -35,11 +35,15 @@ MAX_ARRAYS = 64
 MAX_DIMS = 8
 MAX_ARRAY_ELEMENTS = 50_000_000
 MAX_STRING = 20_000
+SAFE_KEY = 200
+"""Characters kept of a key of a record's meta."""
+_LONG_SPAN = re.compile(rb'"[^"]{%d,}"' % (SAFE_KEY + 1))
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 ALLOWED_DTYPES = frozenset({"<f8", "<f4", "<f2", "<i8", "<i4", "<i2", "|i1", "<u8", "<u4", "<u2", "|u1", "|b1",
                             "<c16", "<c8"})
+_DTYPES = {text: np.dtype(text) for text in ALLOWED_DTYPES}
 
 
 # --------------------------------------------------------------------------- writer (sandbox side)
@@ -175,7 +179,8 @@ def _parse_one(view: memoryview, offset: int) -> tuple[Record, int]:
         raise RecordError(f"header of {length} bytes")
     if head + length > len(view):
         raise _Incomplete("record header")
-    header = _load_json(bytes(view[head:head + length]))
+    raw = bytes(view[head:head + length])
+    header = _load_json(raw)
     if not isinstance(header, dict) or not isinstance(header.get("id"), str):
         raise RecordError("header is not an object with an id")
     meta = header.get("meta")
@@ -185,16 +190,28 @@ def _parse_one(view: memoryview, offset: int) -> tuple[Record, int]:
     position = head + length
     arrays: dict[str, np.ndarray] = {}
     for spec in specs:
-        name, dtype, shape = _array_spec(spec)
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        name, dtype, shape, count = _array_spec(spec)
+        nbytes = count * dtype.itemsize
         if position + nbytes > len(view):
             raise _Incomplete(f"array {name!r}")
         arrays[name] = np.frombuffer(view[position:position + nbytes], dtype=dtype).reshape(shape).copy()
         position += nbytes
-    return Record(safe_text(header["id"], 200), safe_value(meta), arrays), position
+    return Record(safe_text(header["id"], 200), meta if _plain_strings(raw) else safe_value(meta), arrays), position
 
 
-def _array_spec(spec: Any) -> tuple[str, np.dtype, tuple[int, ...]]:
+def _plain_strings(raw: bytes) -> bool:
+    """Is every string of this (parsed) JSON text already safe, so that :func:`safe_value` may be skipped?
+
+    True when the text has no backslash and no DEL, and no string literal longer than a key may be:
+    without escapes a string holds exactly its literal's characters, the strict parser has refused
+    raw control characters, and UTF-8 decoding has refused surrogates.  (:data:`_LONG_SPAN` also
+    matches the text between two strings: that only makes the answer a needless False.)
+    """
+    return b"\\" not in raw and b"\x7f" not in raw and _LONG_SPAN.search(raw) is None
+
+
+def _array_spec(spec: Any) -> tuple[str, np.dtype, tuple[int, ...], int]:
+    """(name, dtype, shape, element count) of a record's array description, each bounded."""
     if not (isinstance(spec, list) and len(spec) == 3 and isinstance(spec[0], str) and isinstance(spec[1], str)
             and isinstance(spec[2], list)):
         raise RecordError("bad array description")
@@ -209,7 +226,7 @@ def _array_spec(spec: Any) -> tuple[str, np.dtype, tuple[int, ...]]:
         count *= n
     if count > MAX_ARRAY_ELEMENTS:
         raise RecordError(f"{count} elements")
-    return safe_text(name, 100), np.dtype(dtype_text), tuple(shape)
+    return safe_text(name, 100), _DTYPES[dtype_text], tuple(shape), count
 
 
 def _load_json(raw: bytes) -> Any:
@@ -248,7 +265,7 @@ def safe_value(value: Any, depth: int = 0) -> Any:
     if isinstance(value, str):
         return safe_text(value)
     if isinstance(value, dict):
-        return {safe_text(k, 200): safe_value(v, depth + 1) for k, v in value.items()}
+        return {safe_text(k, SAFE_KEY): safe_value(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
         return [safe_value(v, depth + 1) for v in value]
     return value
