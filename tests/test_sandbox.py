@@ -668,3 +668,17 @@ def test_one_child_probe_finds_the_same_layers_as_layer_by_layer_probes(monkeypa
     slow = probes._probe_all()
     assert fast.layers == slow.layers == iso.layers
     assert (fast.uid, fast.gid) == (slow.uid, slow.gid)
+
+
+def test_a_platform_without_cgroups_says_why_on_both_probe_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """(Docker without a writable cgroup hierarchy, say.)  The reason is reported, the other layers stay."""
+    from grader.sandbox import DISABLE_ENV, cgroups, probes
+
+    monkeypatch.setattr(cgroups, "unavailable_reason", lambda: "no cgroups on this test platform")
+    fast = probes._probe_all()
+    monkeypatch.setenv(DISABLE_ENV, "no-such-layer")
+    slow = probes._probe_all()
+    for info in (fast, slow):
+        assert "cgroup" not in info.layers
+        assert info.unavailable.get("cgroup") == "no cgroups on this test platform"
+    assert fast.layers == slow.layers

@@ -160,9 +160,12 @@ def _probe_every_layer(info: IsolationInfo) -> IsolationInfo | None:
         return None
     candidate = candidate.with_layer(L_NNP).with_layer(L_SECCOMP)
     in_cgroup = "True"
-    if cgroups.unavailable_reason() is None:
+    reason = cgroups.unavailable_reason()
+    if reason is None:
         candidate = candidate.with_layer(L_CGROUP)
         in_cgroup = f"any({cgroups.PARENT_NAME + '/run-'!r} in line for line in open('/proc/self/cgroup'))"
+    else:
+        candidate.unavailable[L_CGROUP] = reason
     hidden = Path(tempfile.mkdtemp(prefix="w2v-probe-hide-"))
     try:
         secret = hidden / "secret"
