@@ -76,16 +76,17 @@ def build_export(corpus: Path, dest: Path, limit: int | None) -> int:
     return len(names)
 
 
-def _tree_rss_kb(root_pid: int) -> int:
+def _tree_rss_kb(root_pid: int, *, skip_root: bool = False) -> int:
     """Resident set sizes summed over ``root_pid`` and its descendants (shared pages once per process)."""
-    return _tree_memory_kb(root_pid)[0]
+    return _tree_memory_kb(root_pid, skip_root=skip_root)[0]
 
 
-def _tree_memory_kb(root_pid: int, *, pss: bool = False) -> tuple[int, int]:
+def _tree_memory_kb(root_pid: int, *, pss: bool = False, skip_root: bool = False) -> tuple[int, int]:
     """(RSS sum, PSS sum) in KiB over ``root_pid``'s tree; PSS (proportional set size, from
     /proc/PID/smaps_rollup) shares each page among the processes mapping it, so its sum counts a
     page once: numpy's libraries, mapped by every worker, are not counted once per worker.
-    PSS is only read when ``pss`` (it costs a page-table walk per process); else it is 0."""
+    PSS is only read when ``pss`` (it costs a page-table walk per process); else it is 0.
+    ``skip_root``: leave the root out (the benchmark's own rusage wrapper, not the measured command)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
@@ -105,10 +106,12 @@ def _tree_memory_kb(root_pid: int, *, pss: bool = False) -> tuple[int, int]:
         if pid in seen:
             continue
         seen.add(pid)
+        stack.extend(children.get(pid, []))
+        if skip_root and pid == root_pid:
+            continue
         total += rss.get(pid, 0)
         if pss:
             shared += _pss_kb(pid)
-        stack.extend(children.get(pid, []))
     return total, shared
 
 
@@ -139,7 +142,7 @@ def run_batch(export: Path, out: Path, jobs: int, rubric: str | None, extra: lis
 
     def sample() -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+            peak[0] = max(peak[0], _tree_rss_kb(proc.pid, skip_root=kill_after_lines is None))
             stop.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)

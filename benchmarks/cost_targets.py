@@ -7,7 +7,7 @@ Prints one table: each target, the value measured now, and that value as a ratio
 
 * ``grade`` as a whole command on a correct submission (``correct_einsum``): wall p50, CPU seconds of
   the whole process tree (``RUSAGE_CHILDREN`` of a wrapper that ran only that command) and the
-  largest RSS summed over the tree (sampled every 0.1 s from /proc);
+  largest RSS and PSS summed over the command's tree (sampled every 0.1 s from /proc; the wrapper left out);
 * self-check ``check`` from an installed kit on the same submission (wall);
 * ``batch -j 2`` on the bundled corpus and on a synthetic class of ``--class-size`` submissions (the
   corpus replicated, each copy perturbed by a comment so nothing is shared by content): submissions
@@ -59,7 +59,7 @@ def _timed(cmd: list[str], env: dict | None = None, cwd: Path = REPO, pss: bool 
 
     def sample() -> None:
         while not stop.is_set():
-            rss, shared = _tree_memory_kb(proc.pid, pss=pss)
+            rss, shared = _tree_memory_kb(proc.pid, pss=pss, skip_root=True)  # the wrapper is not measured
             peak[0], peak_pss[0] = max(peak[0], rss), max(peak_pss[0], shared)
             stop.wait(0.1)
 
