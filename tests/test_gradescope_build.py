@@ -27,6 +27,11 @@ VENV_BIN = Path(sys.executable).parent
 # verify-reference, tomli on Python < 3.11.  They must only be imported inside functions, so
 # that `w2v-grader` (which imports every command module) starts without them.
 NOT_NEEDED_ON_GRADESCOPE = {"yaml", "sympy", "tomli", "distributed", "dask", "rich"}
+LOCAL_MODULES = {"grader", "reference", "utils", "word2vec", "sgd", "w2v_worker",
+                 *(name.removesuffix(".py") for name in WORKER_FILES)}
+"""Imports that are the project's own (the worker's files import each other by bare name as a script)."""
+
+
 IMPORT_TO_DIST = {"yaml": "PyYAML", "gradescope_utils": "gradescope-utils", "jinja2": "Jinja2",
                   "markupsafe": "MarkupSafe", "markdown_it": "markdown-it-py"}
 
@@ -186,11 +191,6 @@ def _third_party_imports(module_level_only: bool = False) -> dict[str, set[str]]
                         continue
                     found.setdefault(top, set()).add(str(path.relative_to(REPO)))
     return found
-
-
-LOCAL_MODULES = {"grader", "reference", "utils", "word2vec", "sgd", "w2v_worker",
-                 *(name.removesuffix(".py") for name in WORKER_FILES)}
-"""Imports that are the project's own (the worker's files import each other by bare name as a script)."""
 
 
 def _module_level(body: list) -> list:

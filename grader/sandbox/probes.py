@@ -163,7 +163,7 @@ def _probe_every_layer(info: IsolationInfo) -> IsolationInfo | None:
     reason = cgroups.unavailable_reason()
     if reason is None:
         candidate = candidate.with_layer(L_CGROUP)
-        in_cgroup = f"any({cgroups.PARENT_NAME + '/run-'!r} in line for line in open('/proc/self/cgroup'))"
+        in_cgroup = _IN_RUN_CGROUP
     else:
         candidate.unavailable[L_CGROUP] = reason
     hidden = Path(tempfile.mkdtemp(prefix="w2v-probe-hide-"))
@@ -262,6 +262,10 @@ _SECCOMP_CHECK = ("libc = ctypes.CDLL(None, use_errno=True)\n"
 """Python that sets ``seccomp`` to "-1 1 -1 1" when unshare and ptrace fail with EPERM and threads and fork work."""
 
 
+_IN_RUN_CGROUP = f"any({cgroups.PARENT_NAME + '/run-'!r} in line for line in open('/proc/self/cgroup'))"
+"""A Python expression that is True in a process that is in its run's own cgroup(s)."""
+
+
 def _probe_seccomp(info: IsolationInfo) -> IsolationInfo | str:
     """With the filter loaded, unshare and ptrace must fail with EPERM while threads and fork still
     work.  Not as root, the filter needs no_new_privs: then it is probed under it."""
@@ -275,8 +279,7 @@ def _probe_cgroup(info: IsolationInfo) -> IsolationInfo | str:
     reason = cgroups.unavailable_reason()
     if reason is not None:
         return reason
-    code = f"print(any({cgroups.PARENT_NAME + '/run-'!r} in line for line in open('/proc/self/cgroup')))"
-    return _expect(info, info.with_layer(L_CGROUP), code, "True")
+    return _expect(info, info.with_layer(L_CGROUP), f"print({_IN_RUN_CGROUP})", "True")
 
 
 _PROBE_OF: dict[str, Callable[[IsolationInfo], IsolationInfo | str]] = {

@@ -5,8 +5,8 @@ Layout of ``inputs.bin``::
     b"W2VI" | header length (4 bytes, little endian) | header (ASCII JSON) | padding | array bytes ...
 
 The header is ``[[name, dtype, shape, offset], ...]``; ``offset`` counts from the end of the
-padded header and is a multiple of :data:`ALIGN` (so is the padded header's length).  Reading is one ``read`` and a view per array (no
-per-array parsing or copying, unlike ``np.load`` of an ``.npz``: 50 ms for a correctness job's
+padded header and is a multiple of :data:`ALIGN` (so is the padded header's length).  Reading is
+one ``read`` and a view per array (no per-array parsing or copying, unlike ``np.load`` of an ``.npz``: 50 ms for a correctness job's
 ~300 arrays).  The views are read-only; the worker copies an array before any call receives it.
 
 This direction of the boundary carries only what the parent made, so the reader checks the
@@ -26,6 +26,11 @@ _LENGTH = struct.Struct("<I")
 ALIGN = 64
 
 
+def _aligned(size: int) -> int:
+    """``size`` rounded up to a multiple of :data:`ALIGN`."""
+    return -(-size // ALIGN) * ALIGN
+
+
 def write_pack(path: Any, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` (any dtype numpy can describe as a plain string, any shape) to ``path``."""
     contiguous = {name: np.ascontiguousarray(value) if np.ndim(value) else np.asarray(value)
@@ -33,9 +38,9 @@ def write_pack(path: Any, arrays: dict[str, np.ndarray]) -> None:
     entries, offset = [], 0
     for name, arr in contiguous.items():
         entries.append([name, arr.dtype.str, list(arr.shape), offset])
-        offset += -(-arr.nbytes // ALIGN) * ALIGN
+        offset += _aligned(arr.nbytes)
     header = json.dumps(entries, ensure_ascii=True).encode("ascii")
-    start = -(-(len(MAGIC) + _LENGTH.size + len(header)) // ALIGN) * ALIGN
+    start = _aligned(len(MAGIC) + _LENGTH.size + len(header))
     with open(path, "wb") as handle:
         handle.write(MAGIC + _LENGTH.pack(len(header)) + header)
         handle.write(b"\0" * (start - handle.tell()))
@@ -54,7 +59,7 @@ def read_pack(path: Any) -> dict[str, np.ndarray]:
     (length,) = _LENGTH.unpack_from(data, len(MAGIC))
     begin = len(MAGIC) + _LENGTH.size
     entries = json.loads(data[begin:begin + length].decode("ascii"))
-    start = -(-(begin + length) // ALIGN) * ALIGN
+    start = _aligned(begin + length)
     out = {}
     for name, dtype, shape, offset in entries:
         kind = np.dtype(dtype)
